@@ -1,0 +1,303 @@
+//! The provider's signing keys: fetched from `jwks_uri`, cached, refetched with care.
+//!
+//! Every verification path (ID tokens, access tokens, logout tokens) shares one [`Jwks`].
+//!
+//! - Only keys that can verify RS256 are kept: `kty` = `RSA`, `use` absent or `sig`, `alg`
+//!   absent or `RS256`, with a `kid`.
+//! - The set is cached for the response's `Cache-Control: max-age` (default one hour).
+//! - A token whose `kid` is unknown triggers at most one refetch: concurrent misses wait for the
+//!   same fetch (single-flight), and no fetch starts within [`MIN_REFETCH_INTERVAL`] of the
+//!   previous one, so a flood of forged `kid`s cannot hammer the provider.
+//! - When the endpoint is down, the keys already cached keep working.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+
+use super::http::{HttpClient, cache_max_age};
+use crate::verify::{VerifyError, VerifyErrorKind};
+
+/// No JWKS fetch starts sooner than this after the previous one, whatever the reason.
+pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// How long keys are kept when the provider sends no `Cache-Control: max-age`.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
+/// Longest time keys are cached, whatever the provider says.
+const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The provider's published signing keys, cached and shared by every verifier.
+///
+/// Cheap to clone: clones share one cache.
+#[derive(Clone)]
+pub struct Jwks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Option<(HttpClient, url::Url)>,
+    keys: RwLock<KeySet>,
+    /// Held by the one task fetching; waiters queue here (single-flight).
+    fetch: tokio::sync::Mutex<()>,
+    last_fetch: Mutex<Option<Instant>>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Clone, Default)]
+struct KeySet {
+    keys: HashMap<Box<str>, Arc<ParsedPublicKey>>,
+    expires: Option<Instant>,
+}
+
+impl fmt::Debug for Jwks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = self.inner.keys.read().unwrap_or_else(|e| e.into_inner());
+        let mut kids: Vec<&str> = keys.keys.keys().map(|k| &**k).collect();
+        kids.sort_unstable();
+        f.debug_struct("Jwks")
+            .field("uri", &self.inner.source.as_ref().map(|(_, u)| u.as_str()))
+            .field("kids", &kids)
+            .finish()
+    }
+}
+
+/// A JWKS document could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksError(String);
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unusable JWKS: {}", self.0)
+    }
+}
+
+impl std::error::Error for JwksError {}
+
+impl Jwks {
+    /// Keys fetched from `jwks_uri` on first use and refreshed as described in the module docs.
+    pub(crate) fn remote(http: HttpClient, jwks_uri: url::Url) -> Self {
+        Self::with_source(Some((http, jwks_uri)), KeySet::default())
+    }
+
+    /// A fixed key set that is never refetched (offline verification, tests).
+    ///
+    /// # Errors
+    /// When `json` is not a JWKS document.
+    ///
+    /// ```
+    /// let jwks = logi::Jwks::from_json(br#"{"keys": []}"#).unwrap();
+    /// assert_eq!(jwks.kids(), Vec::<String>::new());
+    /// ```
+    pub fn from_json(json: &[u8]) -> Result<Self, JwksError> {
+        let keys = parse_key_set(json)?;
+        Ok(Self::with_source(
+            None,
+            KeySet {
+                keys,
+                expires: None,
+            },
+        ))
+    }
+
+    fn with_source(source: Option<(HttpClient, url::Url)>, keys: KeySet) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                keys: RwLock::new(keys),
+                fetch: tokio::sync::Mutex::new(()),
+                last_fetch: Mutex::new(None),
+                fetches: std::sync::atomic::AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The key ids currently cached, sorted.
+    #[must_use]
+    pub fn kids(&self) -> Vec<String> {
+        let mut kids: Vec<String> = self.read().keys.keys().map(|k| k.to_string()).collect();
+        kids.sort_unstable();
+        kids
+    }
+
+    /// How many times the key set was fetched from the provider.
+    #[must_use]
+    pub fn fetch_count(&self) -> u64 {
+        self.inner
+            .fetches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        // A panic while holding the lock cannot leave the set half-written (it is replaced
+        // whole), so a poisoned lock is still good to read.
+        self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fetches the key set now unless a fetch ran within [`MIN_REFETCH_INTERVAL`].
+    ///
+    /// # Errors
+    /// When the provider cannot be reached or sends an unusable document; the cached keys are
+    /// kept either way.
+    pub async fn refresh(&self) -> Result<(), JwksError> {
+        let _guard = self.inner.fetch.lock().await;
+        if self.fetched_recently() {
+            return Ok(());
+        }
+        self.fetch_locked().await
+    }
+
+    /// The key for `kid`, fetching or refetching the set when needed.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, VerifyError> {
+        let now = Instant::now();
+        {
+            let set = self.read();
+            if let Some(key) = set.keys.get(kid) {
+                if set.expires.is_none_or(|e| now < e) {
+                    return Ok(Arc::clone(key));
+                }
+            }
+        }
+        if self.inner.source.is_none() {
+            return Err(unknown_kid());
+        }
+        // Either the kid is unknown or the cached set is stale: one task fetches, the others
+        // wait for it and then read what it found.
+        let seen_fetch = *self
+            .inner
+            .last_fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let guard = self.inner.fetch.lock().await;
+        let last = *self
+            .inner
+            .last_fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let fetch_result = if last != seen_fetch || self.fetched_recently() {
+            // Somebody fetched while we waited, or the floor forbids another fetch: use what is there.
+            Ok(())
+        } else {
+            self.fetch_locked().await
+        };
+        drop(guard);
+        let set = self.read();
+        match (set.keys.get(kid), fetch_result) {
+            (Some(key), _) => Ok(Arc::clone(key)),
+            (None, Err(_)) if set.keys.is_empty() => Err(VerifyError::new(
+                VerifyErrorKind::KeysUnavailable,
+                "the provider's signing keys could not be fetched",
+            )),
+            (None, _) => Err(unknown_kid()),
+        }
+    }
+
+    fn fetched_recently(&self) -> bool {
+        let last = *self
+            .inner
+            .last_fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL)
+    }
+
+    /// Fetches and installs the key set. The caller holds `inner.fetch`.
+    async fn fetch_locked(&self) -> Result<(), JwksError> {
+        let Some((http, uri)) = &self.inner.source else {
+            return Ok(());
+        };
+        *self
+            .inner
+            .last_fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        self.inner
+            .fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let fetched = async {
+            let response = http
+                .get(uri.clone())
+                .await
+                .map_err(|e| JwksError(e.to_string()))?;
+            let max_age = cache_max_age(&response.headers)
+                .unwrap_or(DEFAULT_MAX_AGE)
+                .clamp(MIN_REFETCH_INTERVAL, MAX_MAX_AGE);
+            if !response.status.is_success() {
+                return Err(JwksError(format!("jwks_uri answered {}", response.status)));
+            }
+            Ok((parse_key_set(&response.body)?, max_age))
+        }
+        .await;
+        match fetched {
+            Ok((keys, max_age)) => {
+                tracing::debug!(keys = keys.len(), ?max_age, "fetched the provider's JWKS");
+                let set = KeySet {
+                    keys,
+                    expires: Some(Instant::now() + max_age),
+                };
+                *self.inner.keys.write().unwrap_or_else(|e| e.into_inner()) = set;
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not fetch the provider's JWKS; keeping cached keys");
+                Err(error)
+            }
+        }
+    }
+}
+
+fn unknown_kid() -> VerifyError {
+    VerifyError::new(
+        VerifyErrorKind::UnknownKid,
+        "no published key has the token's kid",
+    )
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    alg: Option<String>,
+    kid: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+fn parse_key_set(json: &[u8]) -> Result<HashMap<Box<str>, Arc<ParsedPublicKey>>, JwksError> {
+    let set: JwkSet = serde_json::from_slice(json)
+        .map_err(|e| JwksError(format!("not a JWKS document ({e})")))?;
+    let mut keys = HashMap::new();
+    for jwk in set.keys {
+        let usable = jwk.kty.as_deref() == Some("RSA")
+            && jwk.use_.as_deref().is_none_or(|u| u == "sig")
+            && jwk.alg.as_deref().is_none_or(|a| a == "RS256");
+        let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e) else {
+            continue;
+        };
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(&n), URL_SAFE_NO_PAD.decode(&e)) else {
+            tracing::warn!(kid, "skipping a JWKS key whose n or e is not base64url");
+            continue;
+        };
+        match (RsaPublicKeyComponents {
+            n: &n[..],
+            e: &e[..],
+        })
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        {
+            Ok(key) => {
+                keys.insert(kid.into_boxed_str(), Arc::new(key));
+            }
+            Err(_) => tracing::warn!(kid, "skipping a JWKS key that is not a valid RSA key"),
+        }
+    }
+    Ok(keys)
+}

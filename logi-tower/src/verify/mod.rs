@@ -1,0 +1,16 @@
+//! Token verification: logi's shared ID-token contract.
+//!
+//! [`IdTokenVerifier`] checks, in this order and with these [error codes](VerifyErrorKind):
+//! structure (`malformed`), algorithm RS256 (`bad_signature`), `kid` (`missing_kid`,
+//! `unknown_kid`), signature (`bad_signature`), `iss` (`iss_mismatch`), `aud`/`azp`
+//! (`aud_mismatch`), `exp` (`expired`), `iat` (`missing_claim`, or `expired` when it is in the
+//! future), `nonce` (`nonce_mismatch`), `sub` (`missing_claim`), `at_hash` (`at_hash_mismatch`,
+//! only when the access token is given). Times allow a clock skew of 60 seconds by default.
+
+mod claims;
+mod error;
+mod id_token;
+pub(crate) mod jws;
+
+pub use error::{VerifyError, VerifyErrorKind};
+pub use id_token::{Checks, DEFAULT_CLOCK_SKEW, IdToken, IdTokenVerifier};
