@@ -177,10 +177,10 @@ impl ProviderMetadata {
             ),
         ];
         for (name, url) in required {
-            if let Some(url) = url {
-                if !is_secure_or_loopback(url) {
-                    return Err(DiscoveryError::InsecureEndpoint(name, url.to_string()));
-                }
+            if let Some(url) = url
+                && !is_secure_or_loopback(url)
+            {
+                return Err(DiscoveryError::InsecureEndpoint(name, url.to_string()));
             }
         }
         Ok(())

@@ -155,10 +155,10 @@ impl Jwks {
         let now = Instant::now();
         {
             let set = self.read();
-            if let Some(key) = set.keys.get(kid) {
-                if set.expires.is_none_or(|e| now < e) {
-                    return Ok(Arc::clone(key));
-                }
+            if let Some(key) = set.keys.get(kid)
+                && set.expires.is_none_or(|e| now < e)
+            {
+                return Ok(Arc::clone(key));
             }
         }
         if self.inner.source.is_none() {

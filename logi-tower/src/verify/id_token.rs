@@ -194,17 +194,17 @@ impl IdTokenVerifier {
             Some(sub) if !sub.is_empty() => sub,
             _ => return Err(VerifyError::new(Kind::MissingClaim, "sub is missing")),
         };
-        if let (Some(access_token), Some(at_hash)) = (checks.access_token, &claims.at_hash) {
-            if !bool::from(
+        if let (Some(access_token), Some(at_hash)) = (checks.access_token, &claims.at_hash)
+            && !bool::from(
                 at_hash_of(access_token)
                     .as_bytes()
                     .ct_eq(at_hash.as_bytes()),
-            ) {
-                return Err(VerifyError::new(
-                    Kind::AtHashMismatch,
-                    "at_hash does not match the access token",
-                ));
-            }
+            )
+        {
+            return Err(VerifyError::new(
+                Kind::AtHashMismatch,
+                "at_hash does not match the access token",
+            ));
         }
         Ok(IdToken {
             issuer: Arc::clone(&self.issuer),
