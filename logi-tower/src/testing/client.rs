@@ -35,7 +35,7 @@ impl TestClient {
     pub const DEFAULT_CLIENT_ID: &'static str = "logi_7e57c11e47d0c0de5eed5a17b0a710e5";
     /// The `client_secret` of [`TestClient::default()`].
     pub const DEFAULT_CLIENT_SECRET: &'static str =
-        "logi_secret_5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e700";
+        "logi_secret_5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e77e57";
     /// The redirect URIs of [`TestClient::default()`].
     pub const DEFAULT_REDIRECT_URIS: [&'static str; 2] = [
         "http://localhost:3000/auth/callback",

@@ -66,8 +66,13 @@ fn authorize_request(provider: &ProviderState, query: &str) -> Result<Response, 
                 "the user must sign in interactively",
             ));
         }
-        let users = provider.lock().users.clone();
-        let pending = provider.lock().grants.park(authorization.clone());
+        let (pending, users) = {
+            let mut store = provider.lock();
+            (
+                store.grants.park(authorization.clone()),
+                store.users.clone(),
+            )
+        };
         return Ok(sign_in_page(&pending, &authorization, &users));
     }
     let user = {
