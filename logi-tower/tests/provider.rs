@@ -168,6 +168,18 @@ async fn refresh(provider: &TestProvider, refresh_token: &str) -> Response {
     .await
 }
 
+async fn refresh_scoped(provider: &TestProvider, refresh_token: &str, scope: &str) -> Response {
+    token(
+        provider,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("scope", scope),
+        ],
+    )
+    .await
+}
+
 async fn userinfo(provider: &TestProvider, access_token: &str) -> Response {
     http()
         .get(provider.url(Endpoint::Userinfo))
@@ -858,26 +870,10 @@ async fn refresh_can_narrow_scope_never_widen_and_stays_with_its_client() {
         .unwrap();
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
 
-    let response = token(
-        &provider,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("scope", "openid phone"),
-        ],
-    )
-    .await;
+    let response = refresh_scoped(&provider, refresh_token, "openid phone").await;
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
 
-    let response = token(
-        &provider,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("scope", "openid email"),
-        ],
-    )
-    .await;
+    let response = refresh_scoped(&provider, refresh_token, "openid email").await;
     assert_eq!(response.status(), StatusCode::OK);
     let narrowed = body_json(response).await;
     assert_eq!(narrowed["scope"], "openid email");
@@ -915,25 +911,17 @@ async fn userinfo_answers_what_the_scopes_allow() {
         identity_verified_level: Some(2),
         ..TestUser::default().with_claim("team", "analytical-engine")
     });
+    let profile = json!({
+        "sub": "user-0001", "team": "analytical-engine",
+        "full_name": "Ada Lovelace", "name": "Ada Lovelace", "preferred_name": "Ada",
+    });
     let cases = [
         (
             "openid",
             json!({ "sub": "user-0001", "team": "analytical-engine" }),
         ),
-        (
-            "openid profile:basic",
-            json!({
-                "sub": "user-0001", "team": "analytical-engine",
-                "full_name": "Ada Lovelace", "name": "Ada Lovelace", "preferred_name": "Ada",
-            }),
-        ),
-        (
-            "openid profile",
-            json!({
-                "sub": "user-0001", "team": "analytical-engine",
-                "full_name": "Ada Lovelace", "name": "Ada Lovelace", "preferred_name": "Ada",
-            }),
-        ),
+        ("openid profile:basic", profile.clone()),
+        ("openid profile", profile),
         (
             "openid email",
             json!({
