@@ -4,6 +4,7 @@
 
 pub mod provider;
 mod secret;
+pub(crate) mod session;
 pub mod verify;
 
 pub use provider::{HttpClient, Jwks, ProviderMetadata};
