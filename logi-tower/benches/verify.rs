@@ -18,7 +18,10 @@ use logi::{Checks, IdTokenVerifier, Jwks};
 /// Runs a future that must complete without waiting (cached keys: no I/O).
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("verification with cached keys must not wait"),
     }
@@ -41,9 +44,12 @@ fn id_token_verification(c: &mut Criterion) {
 
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
     let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let key = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
-        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .unwrap();
+    let key = RsaPublicKeyComponents {
+        n: &n[..],
+        e: &e[..],
+    }
+    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+    .unwrap();
     let dot = token.rfind('.').unwrap();
     let signing_input = token[..dot].as_bytes().to_vec();
     let signature = URL_SAFE_NO_PAD.decode(&token[dot + 1..]).unwrap();
@@ -51,7 +57,10 @@ fn id_token_verification(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("id_token");
     group.bench_function("bare_rs256_verify_preparsed_key", |b| {
-        b.iter(|| key.verify_sig(black_box(&signing_input), black_box(&signature)).unwrap());
+        b.iter(|| {
+            key.verify_sig(black_box(&signing_input), black_box(&signature))
+                .unwrap()
+        });
     });
     group.bench_function("logi_verify_id_token", |b| {
         b.iter(|| ready(verifier.verify(black_box(&token), black_box(&checks))).unwrap());

@@ -1,14 +1,57 @@
-//! Sign users in with logi (1pass) in any tower stack.
+//! Sign users in with [logi](https://1pass.dev) (1pass) in any tower stack.
+//!
+//! Add one layer; take the user in your handlers:
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::get};
+//! use logi::{LogiLayer, LogiUser};
+//!
+//! async fn dashboard(user: LogiUser) -> String {
+//!     format!("hello {}", user.sub())
+//! }
+//!
+//! let logi = LogiLayer::from_env().await?; // discovery from the issuer alone
+//! let app: Router = Router::new().route("/dashboard", get(dashboard)).layer(logi);
+//! # Ok(()) }
+//! ```
+//!
+//! The layer serves `/auth/login`, `/auth/callback`, `/auth/logout` (POST) and `/auth/me`, runs
+//! the authorization-code flow (PKCE S256, state, nonce, a confidential or public client), keeps
+//! the session sealed in `__Host-` cookies (AES-256-GCM), and verifies ID tokens under logi's
+//! shared contract ([`verify`]).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod body;
+mod config;
+#[cfg(feature = "axum")]
+mod extract;
+mod flow;
+mod future;
+mod layer;
 pub mod provider;
+mod reject;
+mod require;
 mod secret;
+mod service;
 pub(crate) mod session;
+mod user;
 pub mod verify;
 
+pub use body::LogiBody;
+pub use config::{ConfigError, DEFAULT_SCOPES, LogiLayerBuilder, Paths, TokenAuthMethod};
+#[cfg(feature = "axum")]
+pub use extract::{LogiRejection, LogiRejectionKind};
+pub use future::ResponseFuture;
+pub use layer::LogiLayer;
 pub use provider::{HttpClient, Jwks, ProviderMetadata};
+pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
+pub use service::Logi;
+pub use session::cookie::{SessionKeyError, SessionKeys};
+pub use user::{AccessToken, LogiUser};
 pub use verify::{Checks, IdToken, IdTokenVerifier, VerifyError, VerifyErrorKind};
 
 #[cfg(feature = "testing")]

@@ -153,6 +153,10 @@ impl HttpClient {
         self
     }
 
+    pub(crate) fn inner(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub(crate) async fn get(&self, url: url::Url) -> Result<Response, TransportError> {
         self.send(self.client.get(url)).await
     }

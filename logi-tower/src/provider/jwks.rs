@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,9 @@ struct Inner {
     /// Held by the one task fetching; waiters queue here (single-flight).
     fetch: tokio::sync::Mutex<()>,
     last_fetch: Mutex<Option<Instant>>,
-    fetches: std::sync::atomic::AtomicU64,
+    /// [`MIN_REFETCH_INTERVAL`] unless changed (tests), in milliseconds.
+    min_refetch_ms: AtomicU64,
+    fetches: AtomicU64,
 }
 
 #[derive(Clone, Default)]
@@ -110,7 +113,8 @@ impl Jwks {
                 keys: RwLock::new(keys),
                 fetch: tokio::sync::Mutex::new(()),
                 last_fetch: Mutex::new(None),
-                fetches: std::sync::atomic::AtomicU64::new(0),
+                min_refetch_ms: AtomicU64::new(millis(MIN_REFETCH_INTERVAL)),
+                fetches: AtomicU64::new(0),
             }),
         }
     }
@@ -126,9 +130,21 @@ impl Jwks {
     /// How many times the key set was fetched from the provider.
     #[must_use]
     pub fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Changes the shortest time between two fetches (default [`MIN_REFETCH_INTERVAL`], 30 s).
+    ///
+    /// Lowering it lets a rotated key be picked up sooner, at the price of letting tokens with
+    /// made-up `kid`s cause more fetches. Tests use it to avoid waiting.
+    pub fn set_min_refetch_interval(&self, interval: Duration) {
         self.inner
-            .fetches
-            .load(std::sync::atomic::Ordering::Relaxed)
+            .min_refetch_ms
+            .store(millis(interval), Ordering::Relaxed);
+    }
+
+    fn min_refetch_interval(&self) -> Duration {
+        Duration::from_millis(self.inner.min_refetch_ms.load(Ordering::Relaxed))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
@@ -137,7 +153,7 @@ impl Jwks {
         self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Fetches the key set now unless a fetch ran within [`MIN_REFETCH_INTERVAL`].
+    /// Fetches the key set now unless a fetch ran within the minimum refetch interval.
     ///
     /// # Errors
     /// When the provider cannot be reached or sends an unusable document; the cached keys are
@@ -201,7 +217,7 @@ impl Jwks {
             .last_fetch
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL)
+        last.is_some_and(|t| t.elapsed() < self.min_refetch_interval())
     }
 
     /// Fetches and installs the key set. The caller holds `inner.fetch`.
@@ -214,9 +230,7 @@ impl Jwks {
             .last_fetch
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        self.inner
-            .fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = async {
             let response = http
                 .get(uri.clone())
@@ -224,7 +238,7 @@ impl Jwks {
                 .map_err(|e| JwksError(e.to_string()))?;
             let max_age = cache_max_age(&response.headers)
                 .unwrap_or(DEFAULT_MAX_AGE)
-                .clamp(MIN_REFETCH_INTERVAL, MAX_MAX_AGE);
+                .clamp(self.min_refetch_interval(), MAX_MAX_AGE);
             if !response.status.is_success() {
                 return Err(JwksError(format!("jwks_uri answered {}", response.status)));
             }
@@ -247,6 +261,10 @@ impl Jwks {
             }
         }
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn unknown_kid() -> VerifyError {
@@ -287,6 +305,15 @@ fn parse_key_set(json: &[u8]) -> Result<HashMap<Box<str>, Arc<ParsedPublicKey>>,
             tracing::warn!(kid, "skipping a JWKS key whose n or e is not base64url");
             continue;
         };
+        // RS256 keys of 2048 to 8192 bits, as the verification algorithm accepts them.
+        let bits = n
+            .iter()
+            .position(|b| *b != 0)
+            .map_or(0, |i| (n.len() - i) * 8);
+        if !(2048..=8192).contains(&bits) {
+            tracing::warn!(kid, bits, "skipping a JWKS key outside 2048 to 8192 bits");
+            continue;
+        }
         match (RsaPublicKeyComponents {
             n: &n[..],
             e: &e[..],
@@ -300,4 +327,31 @@ fn parse_key_set(json: &[u8]) -> Result<HashMap<Box<str>, Arc<ParsedPublicKey>>,
         }
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const N: &str = "tufhavVIe5SH-KUzxGCpWhKz9hy7YJvWiIM7R6nh96_T1aqSxBcWUOkFDk1GvANlVgdbg3P-cdFX90SWzcAjlIcyheWl5KPt-I9oUSpTMVXEZvYIw52mGr11z5CM__8cZJN3-P686tCzJEqUZ9Gb0Rnk4Rpza4--r9kmqs6-LpTTWdRwGjECL9K_3fTFEHaK5WMRZBdn2_x4O_tl-jXrSXx2y_Yy8Cq9OlE0bxrSzC4DVpJeZo9K4-cc48YpCftct7_zs9ksHg6LJx-RBL1ZLEs8yIRD8qT2GSbupk8W6lL8Wob2S5PJhj1E3Dp99bUTuaK19fUjqa47b-1ciNKZaQ";
+
+    #[test]
+    fn keeps_only_keys_that_can_verify_rs256() {
+        let key = |extra: &str| format!(r#"{{"n":"{N}","e":"AQAB"{extra}}}"#);
+        let json = format!(
+            r#"{{"keys":[{},{},{},{},{},{},{},{}]}}"#,
+            key(r#","kty":"RSA","kid":"ok-sig","use":"sig","alg":"RS256""#),
+            key(r#","kty":"RSA","kid":"ok-bare""#),
+            key(r#","kty":"RSA","kid":"enc","use":"enc""#),
+            key(r#","kty":"RSA","kid":"rs384","alg":"RS384""#),
+            key(r#","kty":"EC","kid":"ec""#),
+            key(r#","kty":"RSA""#),
+            r#"{"kty":"RSA","kid":"bad-n","n":"!!","e":"AQAB"}"#,
+            r#"{"kty":"RSA","kid":"short","n":"AQAB","e":"AQAB"}"#,
+        );
+        let jwks = Jwks::from_json(json.as_bytes()).unwrap();
+        assert_eq!(jwks.kids(), ["ok-bare", "ok-sig"]);
+        assert!(Jwks::from_json(b"{}").is_err());
+        assert!(Jwks::from_json(b"not json").is_err());
+    }
 }

@@ -1,10 +1,14 @@
 //! Talking to the OpenID provider: discovery, keys, and the HTTP client.
 
+mod client;
 mod discovery;
 mod http;
 mod jwks;
 
+pub use self::client::ProviderError;
+pub(crate) use self::client::{CallError, OidcClient};
 pub use self::discovery::{DEFAULT_ISSUER, DiscoveryError, ProviderMetadata};
+pub(crate) use self::discovery::{is_loopback, is_secure_or_loopback, issuer_url};
 pub use self::http::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, TransportError, TransportErrorKind,
 };

@@ -200,7 +200,9 @@ pub(crate) fn found(location: &str) -> Result<Response, OAuthError> {
 pub(crate) fn with_query(uri: &str, pairs: &[(&str, Option<&str>)]) -> Result<String, OAuthError> {
     let mut url = url::Url::parse(uri)
         .map_err(|_| OAuthError::invalid_request("registered redirect URI is not a valid URL"))?;
-    {
+    // Only touch the query when there is something to add: `query_pairs_mut` would leave a
+    // bare `?` on a URI that has no query.
+    if pairs.iter().any(|(_, value)| value.is_some()) {
         let mut query = url.query_pairs_mut();
         for (name, value) in pairs {
             if let Some(value) = value {
@@ -256,6 +258,8 @@ mod tests {
             &[("code", Some("c")), ("s", None)],
         );
         assert_eq!(uri.unwrap(), "https://app.test/cb?x=1&code=c");
+        let uri = with_query("https://app.test/", &[("state", None)]);
+        assert_eq!(uri.unwrap(), "https://app.test/");
     }
 
     #[test]

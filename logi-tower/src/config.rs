@@ -1,0 +1,516 @@
+//! Settings for [`LogiLayer`](crate::LogiLayer), checked once when the layer is built.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::Secret;
+use crate::provider::{
+    DEFAULT_ISSUER, DiscoveryError, HttpClient, is_loopback, is_secure_or_loopback,
+};
+use crate::session::cookie::{SessionKeyError, SessionKeys};
+
+/// The scopes requested when none are configured.
+pub const DEFAULT_SCOPES: &str = "openid profile:basic email";
+
+/// How the client authenticates to the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenAuthMethod {
+    /// HTTP Basic with the client id and secret (the default for confidential clients).
+    #[default]
+    ClientSecretBasic,
+    /// The client id and secret in the form body.
+    ClientSecretPost,
+}
+
+/// The paths of the routes the layer answers itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Paths {
+    /// Starts a sign-in (`GET`, optional `return_to`). Default `/auth/login`.
+    pub login: Cow<'static, str>,
+    /// Where the provider sends the browser back. Default: the redirect URI's path.
+    pub callback: Cow<'static, str>,
+    /// Signs out (`POST`). Default `/auth/logout`.
+    pub logout: Cow<'static, str>,
+    /// The signed-in user as JSON (`GET`). Default `/auth/me`.
+    pub me: Cow<'static, str>,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self {
+            login: Cow::Borrowed("/auth/login"),
+            callback: Cow::Borrowed("/auth/callback"),
+            logout: Cow::Borrowed("/auth/logout"),
+            me: Cow::Borrowed("/auth/me"),
+        }
+    }
+}
+
+/// A setting is missing or unsafe, or the provider could not be discovered.
+///
+/// Returned when the layer is built, never while serving requests. No variant carries a secret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is missing (named as its environment variable).
+    Missing(&'static str),
+    /// A setting has an unusable value; the message says which and why (never the value of a secret).
+    Invalid {
+        /// The setting, named as its environment variable.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A session key is missing, malformed or too short.
+    SessionKey(SessionKeyError),
+    /// OpenID discovery failed.
+    Discovery(DiscoveryError),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing(name) => write!(f, "logi: {name} is not set"),
+            Self::Invalid { setting, reason } => write!(f, "logi: {setting} {reason}"),
+            Self::SessionKey(e) => write!(f, "logi: LOGI_SESSION_KEY: {e}"),
+            Self::Discovery(e) => write!(f, "logi: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::SessionKey(e) => Some(e),
+            Self::Discovery(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<DiscoveryError> for ConfigError {
+    fn from(e: DiscoveryError) -> Self {
+        Self::Discovery(e)
+    }
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// Builds a [`LogiLayer`](crate::LogiLayer). Every setting has an environment variable, read by
+/// [`LogiLayer::from_env`](crate::LogiLayer::from_env).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct LogiLayerBuilder {
+    pub(crate) issuer: String,
+    pub(crate) expected_issuer: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<Secret>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) scopes: String,
+    pub(crate) session_keys: Option<SessionKeys>,
+    pub(crate) public_url: Option<String>,
+    pub(crate) paths: Paths,
+    pub(crate) token_auth: TokenAuthMethod,
+    pub(crate) clock_skew: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) absolute_timeout: Duration,
+    pub(crate) trust_forwarded_headers: bool,
+    pub(crate) post_logout_redirect: Option<String>,
+    pub(crate) http: Option<HttpClient>,
+}
+
+impl Default for LogiLayerBuilder {
+    fn default() -> Self {
+        Self {
+            issuer: DEFAULT_ISSUER.to_owned(),
+            expected_issuer: None,
+            client_id: None,
+            client_secret: None,
+            redirect_uri: None,
+            scopes: DEFAULT_SCOPES.to_owned(),
+            session_keys: None,
+            public_url: None,
+            paths: Paths::default(),
+            token_auth: TokenAuthMethod::default(),
+            clock_skew: crate::verify::DEFAULT_CLOCK_SKEW,
+            idle_timeout: Duration::from_secs(24 * 3600),
+            absolute_timeout: Duration::from_secs(7 * 24 * 3600),
+            trust_forwarded_headers: false,
+            post_logout_redirect: None,
+            http: None,
+        }
+    }
+}
+
+impl LogiLayerBuilder {
+    /// Reads every `LOGI_*` variable that is set; unset ones keep the builder's values.
+    ///
+    /// # Errors
+    /// When a variable is set to something unusable (e.g. a malformed session key).
+    pub fn with_env(self) -> Result<Self, ConfigError> {
+        self.with_vars(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub(crate) fn with_vars(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(v) = var("LOGI_ISSUER") {
+            self.issuer = v.trim().to_owned();
+        }
+        if let Some(v) = var("LOGI_EXPECTED_ISSUER") {
+            self.expected_issuer = Some(v.trim().to_owned());
+        }
+        if let Some(v) = var("LOGI_CLIENT_ID") {
+            self.client_id = Some(v.trim().to_owned());
+        }
+        if let Some(v) = var("LOGI_CLIENT_SECRET") {
+            self.client_secret = Some(Secret::new(v.trim()));
+        }
+        if let Some(v) = var("LOGI_REDIRECT_URI") {
+            self.redirect_uri = Some(v.trim().to_owned());
+        }
+        if let Some(v) = var("LOGI_SCOPES") {
+            self.scopes = v;
+        }
+        if let Some(v) = var("LOGI_SESSION_KEY") {
+            self.session_keys =
+                Some(SessionKeys::from_base64_list(&v).map_err(ConfigError::SessionKey)?);
+        }
+        if let Some(v) = var("LOGI_PUBLIC_URL") {
+            self.public_url = Some(v.trim().to_owned());
+        }
+        Ok(self)
+    }
+
+    /// The issuer to discover (`LOGI_ISSUER`, default `https://api.1pass.dev`). Must be
+    /// `https://`, or `http://` on a loopback host for development.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// The `iss` that tokens and the discovery document carry, when it is not the issuer URL
+    /// (`LOGI_EXPECTED_ISSUER`; older logi deployments used the bare string `logi`).
+    pub fn expected_issuer(mut self, iss: impl Into<String>) -> Self {
+        self.expected_issuer = Some(iss.into());
+        self
+    }
+
+    /// The client id (`LOGI_CLIENT_ID`). Required.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The client secret (`LOGI_CLIENT_SECRET`). Without it the client is public (PKCE only).
+    pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The callback URL registered with the provider (`LOGI_REDIRECT_URI`). Required; must be
+    /// `https://`, or `http://` on a loopback host.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The scopes to request, space separated (`LOGI_SCOPES`, default `openid profile:basic email`).
+    pub fn scopes(mut self, scopes: impl Into<String>) -> Self {
+        self.scopes = scopes.into();
+        self
+    }
+
+    /// The keys that seal session cookies, newest first (`LOGI_SESSION_KEY`).
+    pub fn session_keys(mut self, keys: SessionKeys) -> Self {
+        self.session_keys = Some(keys);
+        self
+    }
+
+    /// The app's external origin, e.g. `https://app.example.com` (`LOGI_PUBLIC_URL`). Default:
+    /// the redirect URI's origin.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// The paths of the layer's own routes.
+    pub fn paths(mut self, paths: Paths) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// How to authenticate at the token endpoint (default HTTP Basic).
+    pub fn token_auth_method(mut self, method: TokenAuthMethod) -> Self {
+        self.token_auth = method;
+        self
+    }
+
+    /// The clock skew allowed when checking token times (default 60 s).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Ends a session after this long without a request (default one day).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Ends a session this long after sign-in, whatever the activity (default seven days).
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = timeout;
+        self
+    }
+
+    /// Trusts `X-Forwarded-Host` and `X-Forwarded-Proto` for the request's origin. Only enable
+    /// this behind a reverse proxy that sets them (and strips them from clients).
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded_headers = trust;
+        self
+    }
+
+    /// Where the browser lands after sign-out (default: the public origin's `/`). Must be
+    /// registered as a post-logout redirect URI when the provider has an end-session endpoint.
+    pub fn post_logout_redirect(mut self, url: impl Into<String>) -> Self {
+        self.post_logout_redirect = Some(url.into());
+        self
+    }
+
+    /// The HTTP client for calls to the provider (custom CA, proxy).
+    pub fn http_client(mut self, http: HttpClient) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks every setting without any network call.
+    pub(crate) fn check(self) -> Result<Checked, ConfigError> {
+        crate::provider::issuer_url(&self.issuer).map_err(|_| {
+            invalid(
+                "LOGI_ISSUER",
+                "must be an https:// URL (http:// only on localhost, 127.0.0.1 or [::1])",
+            )
+        })?;
+        let client_id = self
+            .client_id
+            .clone()
+            .ok_or(ConfigError::Missing("LOGI_CLIENT_ID"))?;
+        if client_id.trim().is_empty() {
+            return Err(ConfigError::Missing("LOGI_CLIENT_ID"));
+        }
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .ok_or(ConfigError::Missing("LOGI_REDIRECT_URI"))?;
+        let redirect_uri = Url::parse(redirect_uri)
+            .map_err(|e| invalid("LOGI_REDIRECT_URI", format!("is not a URL ({e})")))?;
+        if !is_secure_or_loopback(&redirect_uri) {
+            return Err(invalid(
+                "LOGI_REDIRECT_URI",
+                "must be https://, or http:// on localhost, 127.0.0.1 or [::1]",
+            ));
+        }
+        if redirect_uri.fragment().is_some() {
+            return Err(invalid("LOGI_REDIRECT_URI", "must not have a #fragment"));
+        }
+        let public_url = match &self.public_url {
+            Some(u) => {
+                let url = Url::parse(u)
+                    .map_err(|e| invalid("LOGI_PUBLIC_URL", format!("is not a URL ({e})")))?;
+                if !is_secure_or_loopback(&url) {
+                    return Err(invalid(
+                        "LOGI_PUBLIC_URL",
+                        "must be https://, or http:// on localhost, 127.0.0.1 or [::1]",
+                    ));
+                }
+                url
+            }
+            None => redirect_uri.clone(),
+        };
+        let development = is_loopback(&redirect_uri) && is_loopback(&public_url);
+        let session_keys = match self.session_keys.clone() {
+            Some(keys) => keys,
+            None if development => {
+                tracing::warn!(
+                    "LOGI_SESSION_KEY is not set: using a random key for this process (development \
+                     on a loopback address only). Sessions will not survive a restart. Set \
+                     LOGI_SESSION_KEY to at least 32 random bytes, base64 encoded, before deploying."
+                );
+                SessionKeys::generate()
+            }
+            None => return Err(ConfigError::Missing("LOGI_SESSION_KEY")),
+        };
+        let scopes: Vec<String> = self.scopes.split_whitespace().map(str::to_owned).collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(invalid("LOGI_SCOPES", "must include `openid`"));
+        }
+        let mut paths = self.paths.clone();
+        if self.paths.callback == Paths::default().callback {
+            paths.callback = Cow::Owned(redirect_uri.path().to_owned());
+        }
+        for path in [&paths.login, &paths.callback, &paths.logout, &paths.me] {
+            if !path.starts_with('/') {
+                return Err(invalid("paths", format!("`{path}` must start with `/`")));
+            }
+        }
+        let post_logout_redirect = match &self.post_logout_redirect {
+            Some(u) => Url::parse(u)
+                .or_else(|_| public_url.join(u))
+                .map_err(|e| invalid("post_logout_redirect", format!("is not a URL ({e})")))?,
+            None => public_url
+                .join("/")
+                .map_err(|e| invalid("LOGI_PUBLIC_URL", e.to_string()))?,
+        };
+        Ok(Checked {
+            public_origin: public_url.origin().ascii_serialization(),
+            redirect_uri,
+            client_id,
+            scopes,
+            session_keys,
+            paths,
+            post_logout_redirect,
+            builder: self,
+        })
+    }
+}
+
+/// Settings that passed [`LogiLayerBuilder::check`].
+pub(crate) struct Checked {
+    pub(crate) builder: LogiLayerBuilder,
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: Url,
+    pub(crate) public_origin: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) session_keys: SessionKeys,
+    pub(crate) paths: Paths,
+    pub(crate) post_logout_redirect: Url,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    fn check(pairs: &'static [(&'static str, &'static str)]) -> Result<Checked, ConfigError> {
+        LogiLayerBuilder::default().with_vars(vars(pairs))?.check()
+    }
+
+    #[test]
+    fn a_production_configuration_passes() {
+        let c = check(&[
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            ("LOGI_CLIENT_SECRET", "logi_secret_abc"),
+            ("LOGI_REDIRECT_URI", "https://app.example.com/auth/callback"),
+            ("LOGI_SESSION_KEY", KEY),
+        ])
+        .unwrap();
+        assert_eq!(c.public_origin, "https://app.example.com");
+        assert_eq!(c.scopes, ["openid", "profile:basic", "email"]);
+        assert_eq!(c.paths.callback, "/auth/callback");
+        assert_eq!(c.post_logout_redirect.as_str(), "https://app.example.com/");
+    }
+
+    #[test]
+    fn the_callback_path_follows_the_redirect_uri() {
+        let c = check(&[
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            (
+                "LOGI_REDIRECT_URI",
+                "https://app.example.com/auth/1pass/callback",
+            ),
+            ("LOGI_SESSION_KEY", KEY),
+        ])
+        .unwrap();
+        assert_eq!(c.paths.callback, "/auth/1pass/callback");
+    }
+
+    #[test]
+    fn unsafe_or_missing_settings_are_refused_clearly() {
+        let err = check(&[("LOGI_REDIRECT_URI", "https://a.example/cb")])
+            .err()
+            .unwrap();
+        assert_eq!(err.to_string(), "logi: LOGI_CLIENT_ID is not set");
+
+        let err = check(&[
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            ("LOGI_REDIRECT_URI", "http://app.example.com/auth/callback"),
+            ("LOGI_SESSION_KEY", KEY),
+        ])
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string()
+                .contains("LOGI_REDIRECT_URI must be https://"),
+            "{err}"
+        );
+
+        let err = check(&[
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            ("LOGI_REDIRECT_URI", "https://app.example.com/auth/callback"),
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(err.to_string(), "logi: LOGI_SESSION_KEY is not set");
+
+        let err = check(&[("LOGI_SESSION_KEY", "c2hvcnQ=")]).err().unwrap();
+        assert!(matches!(err, ConfigError::SessionKey(_)), "{err}");
+
+        let err = check(&[
+            ("LOGI_ISSUER", "http://api.1pass.dev"),
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            ("LOGI_REDIRECT_URI", "https://app.example.com/auth/callback"),
+            ("LOGI_SESSION_KEY", KEY),
+        ])
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("LOGI_ISSUER"), "{err}");
+
+        let err = check(&[
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            ("LOGI_REDIRECT_URI", "https://app.example.com/auth/callback"),
+            ("LOGI_SESSION_KEY", KEY),
+            ("LOGI_SCOPES", "email"),
+        ])
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("openid"), "{err}");
+    }
+
+    #[test]
+    fn development_on_loopback_generates_a_session_key() {
+        let c = check(&[
+            ("LOGI_ISSUER", "http://127.0.0.1:9000"),
+            ("LOGI_CLIENT_ID", "logi_0123"),
+            ("LOGI_REDIRECT_URI", "http://localhost:3000/auth/callback"),
+        ]);
+        assert!(c.is_ok());
+    }
+
+    #[test]
+    fn the_client_secret_never_shows_in_debug() {
+        let b = LogiLayerBuilder::default().client_secret("logi_secret_supersecret");
+        assert!(!format!("{b:?}").contains("supersecret"));
+    }
+}

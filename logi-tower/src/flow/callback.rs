@@ -1,0 +1,318 @@
+//! `GET /auth/callback`: finish a sign-in.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::SET_COOKIE;
+use http::request::Parts;
+use http::{Response, StatusCode};
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq as _;
+
+use super::login::{TRANSACTION_TTL, Transaction, transaction_attributes, transaction_cookie};
+use super::pages::ErrorPage;
+use super::{query_param, unix_now};
+use crate::Checks;
+use crate::layer::Shared;
+use crate::provider::{CallError, TransportErrorKind};
+use crate::reject::redirect;
+use crate::session::cookie::{RequestCookies, set_cookie};
+use crate::session::data::SessionData;
+use crate::session::manager::SESSION_COOKIE;
+
+/// Claims about the protocol rather than the user: not kept as identity claims.
+const PROTOCOL_CLAIMS: [&str; 15] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "jti",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "auth_time",
+    "sid",
+    "acr",
+    "amr",
+];
+
+/// Used when the token response has no `expires_in`: short, so the token is refreshed early.
+const DEFAULT_EXPIRES_IN: u64 = 300;
+
+pub(super) async fn finish(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+    let state = query_param(parts, "state");
+    let cookies = RequestCookies::parse(&parts.headers);
+    let found = state.as_deref().and_then(|state| {
+        let name = transaction_cookie(state);
+        let sealed = cookies.get(&name)?;
+        let opened = shared.transactions.open(&name, sealed);
+        Some((name, opened))
+    });
+    // Whatever happens next, this sign-in's transaction cookie is spent.
+    let mut response = match &found {
+        Some((_, Some(opened))) => match serde_json::from_slice::<Transaction>(opened) {
+            Ok(tx) => {
+                complete(
+                    shared,
+                    parts,
+                    state.as_deref().unwrap_or_default(),
+                    tx,
+                    &cookies,
+                )
+                .await
+            }
+            Err(_) => expired(shared),
+        },
+        _ => match query_param(parts, "error") {
+            // The provider refused, and the transaction is gone: still say why.
+            Some(_) => provider_refused(shared, parts),
+            None => expired(shared),
+        },
+    };
+    if let Some((name, _)) = found {
+        let mut delete = set_cookie(&name, "", &transaction_attributes(shared, Duration::ZERO));
+        delete.set_sensitive(true);
+        response.headers_mut().append(SET_COOKIE, delete);
+    }
+    response
+}
+
+async fn complete(
+    shared: &Shared,
+    parts: &Parts,
+    state: &str,
+    tx: Transaction,
+    cookies: &RequestCookies<'_>,
+) -> Response<Bytes> {
+    let now = unix_now();
+    if !bool::from(tx.state.as_bytes().ct_eq(state.as_bytes()))
+        || now > tx.created + TRANSACTION_TTL
+    {
+        return expired(shared);
+    }
+    if query_param(parts, "error").is_some() {
+        return provider_refused(shared, parts);
+    }
+    // RFC 9207: when the provider names itself, it must be the one we sent the user to.
+    if let Some(iss) = query_param(parts, "iss") {
+        if iss != shared.verifier.issuer() {
+            return failed(
+                shared,
+                StatusCode::BAD_REQUEST,
+                "The sign-in response came from another issuer.",
+                None,
+            );
+        }
+    }
+    let Some(code) = query_param(parts, "code").filter(|c| !c.is_empty()) else {
+        return failed(
+            shared,
+            StatusCode::BAD_REQUEST,
+            "The sign-in response has no authorization code.",
+            None,
+        );
+    };
+
+    let tokens = match shared.client.exchange_code(&code, &tx.verifier).await {
+        Ok(tokens) => tokens,
+        Err(error) => return provider_failed(shared, "exchange the authorization code", &error),
+    };
+    let Some(id_token) = tokens.id_token.as_ref() else {
+        return failed(
+            shared,
+            StatusCode::BAD_GATEWAY,
+            "The provider sent no ID token.",
+            None,
+        );
+    };
+    let checks = Checks::new()
+        .nonce(&tx.nonce)
+        .access_token(tokens.access_token.expose());
+    let verified = match shared.verifier.verify(id_token.expose(), &checks).await {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(
+                code = error.code(),
+                "refusing a sign-in: the ID token failed verification"
+            );
+            let status = if error.kind() == crate::VerifyErrorKind::KeysUnavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return failed(
+                shared,
+                status,
+                "The sign-in could not be verified.",
+                Some(error.code()),
+            );
+        }
+    };
+
+    let mut claims: Map<String, Value> = verified.claims().unwrap_or_default();
+    claims.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()));
+    if !claims.contains_key("email")
+        && !claims.contains_key("name")
+        && !claims.contains_key("full_name")
+    {
+        if let Some(info) = userinfo(shared, tokens.access_token.expose(), verified.subject()).await
+        {
+            for (k, v) in info {
+                if !PROTOCOL_CLAIMS.contains(&k.as_str()) {
+                    claims.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+
+    let session = SessionData {
+        iss: verified.issuer().to_owned(),
+        sub: verified.subject().to_owned(),
+        claims,
+        scope: tokens.scope.clone().unwrap_or_else(|| shared.scope.clone()),
+        at: tokens.access_token.expose().to_owned(),
+        at_exp: now
+            + tokens
+                .expires_in
+                .unwrap_or(DEFAULT_EXPIRES_IN)
+                .min(i64::MAX as u64)
+                .cast_signed(),
+        rt: tokens.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+        idt: Some(id_token.expose().to_owned()),
+        nonce: Some(tx.nonce),
+        psid: verified.sid().map(str::to_owned),
+        created: now,
+        seen: now,
+    };
+    tracing::info!(sub = %session.sub, "signed in");
+    // A new session replaces whatever the browser had: no fixation.
+    let previous = cookies.chunk_count(SESSION_COOKIE);
+    let cookies = match shared.sessions.save(&session, previous, now) {
+        Ok(cookies) => cookies,
+        Err(error) => {
+            tracing::error!(%error, "the session is too large for cookies; use a server-side session store");
+            return failed(
+                shared,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The session could not be stored.",
+                None,
+            );
+        }
+    };
+    let mut response = redirect(StatusCode::FOUND, &tx.return_to);
+    for cookie in cookies {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Identity claims from userinfo; `None` (with a warning) when they cannot be had.
+async fn userinfo(shared: &Shared, access_token: &str, sub: &str) -> Option<Map<String, Value>> {
+    shared.client.metadata.userinfo_endpoint.as_ref()?;
+    match shared.client.userinfo(access_token).await {
+        Ok(info) if info.get("sub").and_then(Value::as_str) == Some(sub) => Some(info),
+        Ok(_) => {
+            tracing::warn!("ignoring userinfo: its sub differs from the ID token's");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not fetch userinfo; signing in with the ID token's claims");
+            None
+        }
+    }
+}
+
+fn expired(shared: &Shared) -> Response<Bytes> {
+    ErrorPage {
+        status: StatusCode::BAD_REQUEST,
+        title: "Sign-in expired",
+        message: "This sign-in link has expired, was already used, or was started in another browser. Please sign in again.",
+        error: None,
+        description: None,
+        request_id: None,
+        retry: &shared.paths.login,
+    }
+    .render()
+}
+
+fn provider_refused(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+    let error = query_param(parts, "error").unwrap_or_default();
+    let description = query_param(parts, "error_description");
+    let request_id = query_param(parts, "request_id");
+    tracing::info!(error = %error, request_id = ?request_id, "the provider refused the sign-in");
+    let (status, message) = if error == "access_denied" {
+        (
+            StatusCode::FORBIDDEN,
+            "The sign-in was cancelled or denied.",
+        )
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            "The identity provider refused the sign-in.",
+        )
+    };
+    ErrorPage {
+        status,
+        title: "Sign-in failed",
+        message,
+        error: Some(&error),
+        description: description.as_deref(),
+        request_id: request_id.as_deref(),
+        retry: &shared.paths.login,
+    }
+    .render()
+}
+
+fn provider_failed(shared: &Shared, what: &str, error: &CallError) -> Response<Bytes> {
+    let provider_error = error.provider_error();
+    tracing::warn!(%error, "could not {what}");
+    let status = match error {
+        CallError::Transport(e) if e.kind() == TransportErrorKind::Timeout => {
+            StatusCode::GATEWAY_TIMEOUT
+        }
+        CallError::Status { status, .. } if status.as_u16() == 503 || status.as_u16() == 429 => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        e if e.is_transient() => StatusCode::BAD_GATEWAY,
+        CallError::Status { .. } => StatusCode::BAD_REQUEST,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    let message = if status == StatusCode::BAD_REQUEST {
+        "The identity provider refused the sign-in."
+    } else {
+        "The identity provider is not reachable right now. Please try again in a moment."
+    };
+    ErrorPage {
+        status,
+        title: "Sign-in failed",
+        message,
+        error: provider_error
+            .map(|e| e.error.as_str())
+            .filter(|e| !e.is_empty()),
+        description: provider_error.and_then(|e| e.error_description.as_deref()),
+        request_id: provider_error.and_then(|e| e.request_id.as_deref()),
+        retry: &shared.paths.login,
+    }
+    .render()
+}
+
+fn failed(
+    shared: &Shared,
+    status: StatusCode,
+    message: &str,
+    code: Option<&str>,
+) -> Response<Bytes> {
+    ErrorPage {
+        status,
+        title: "Sign-in failed",
+        message,
+        error: code,
+        description: None,
+        request_id: None,
+        retry: &shared.paths.login,
+    }
+    .render()
+}

@@ -1,0 +1,85 @@
+//! `POST /auth/logout`: sign out here, revoke the refresh token, and sign out at the provider.
+
+use bytes::Bytes;
+use http::header::SET_COOKIE;
+use http::request::Parts;
+use http::{HeaderMap, Response, StatusCode};
+
+use super::pages;
+use super::unix_now;
+use crate::layer::Shared;
+use crate::reject::redirect;
+use crate::session::manager::Loaded;
+
+pub(super) async fn sign_out(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+    if !same_origin(shared, &parts.headers) {
+        tracing::warn!("refused a cross-site sign-out request");
+        return pages::text(StatusCode::FORBIDDEN, "cross-site sign-out refused".into());
+    }
+    let (session, chunks) = match shared.sessions.load(&parts.headers, unix_now()) {
+        Loaded::Valid { data, chunks } => (Some(data), chunks),
+        Loaded::Unusable { chunks } => (None, chunks),
+        Loaded::None => (None, 0),
+    };
+    if let Some(session) = &session {
+        if let Some(refresh_token) = &session.rt {
+            if let Err(error) = shared.client.revoke(refresh_token, "refresh_token").await {
+                // The session ends here regardless; the token dies at its expiry.
+                tracing::warn!(%error, "could not revoke the refresh token at sign-out");
+            }
+        }
+        tracing::info!(sub = %session.sub, "signed out");
+    }
+
+    let location = match (&shared.client.metadata.end_session_endpoint, &session) {
+        (Some(end_session), Some(session)) => {
+            let mut url = end_session.clone();
+            {
+                let mut query = url.query_pairs_mut();
+                if let Some(id_token) = &session.idt {
+                    query.append_pair("id_token_hint", id_token);
+                }
+                query
+                    .append_pair("client_id", &shared.client.client_id)
+                    .append_pair(
+                        "post_logout_redirect_uri",
+                        shared.post_logout_redirect.as_str(),
+                    );
+            }
+            url.to_string()
+        }
+        _ => shared.post_logout_redirect.to_string(),
+    };
+    let mut response = redirect(StatusCode::SEE_OTHER, &location);
+    for cookie in shared.sessions.clear(chunks) {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Refuses cross-site requests the way browsers let a server tell: `Sec-Fetch-Site` when sent,
+/// else `Origin`. A request with neither does not come from a browser that would attach the
+/// user's cookies cross-site, so it is let through.
+fn same_origin(shared: &Shared, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    match header("origin") {
+        None => true,
+        Some(origin) => {
+            origin == shared.public_origin
+                || (shared.trust_forwarded && forwarded_origin(headers).as_deref() == Some(origin))
+        }
+    }
+}
+
+/// The origin a trusted reverse proxy says the request was made to.
+fn forwarded_origin(headers: &HeaderMap) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = header("x-forwarded-host")?.split(',').next()?.trim();
+    let proto = header("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map_or("https", str::trim);
+    Some(format!("{proto}://{host}"))
+}

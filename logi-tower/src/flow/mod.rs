@@ -1,0 +1,93 @@
+//! The layer's own routes: sign-in, callback, sign-out, and the current user as JSON.
+
+mod callback;
+mod login;
+mod logout;
+mod me;
+pub(crate) mod pages;
+mod return_to;
+
+use bytes::Bytes;
+use http::header::ALLOW;
+use http::request::Parts;
+use http::{HeaderValue, Method, Response, StatusCode};
+
+use crate::layer::Shared;
+
+/// One of the layer's own routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    Login,
+    Callback,
+    Logout,
+    Me,
+}
+
+impl Route {
+    /// The route `path` names, if it is one of the layer's.
+    pub(crate) fn of(shared: &Shared, path: &str) -> Option<Self> {
+        let paths = &shared.paths;
+        if path == paths.login {
+            Some(Self::Login)
+        } else if path == paths.callback {
+            Some(Self::Callback)
+        } else if path == paths.logout {
+            Some(Self::Logout)
+        } else if path == paths.me {
+            Some(Self::Me)
+        } else {
+            None
+        }
+    }
+
+    fn allowed(self) -> &'static str {
+        match self {
+            Self::Logout => "POST",
+            _ => "GET, HEAD",
+        }
+    }
+}
+
+/// Answers one of the layer's own routes.
+pub(crate) async fn handle(shared: &Shared, route: Route, parts: Parts) -> Response<Bytes> {
+    let allowed = match route {
+        Route::Logout => parts.method == Method::POST,
+        _ => parts.method == Method::GET || parts.method == Method::HEAD,
+    };
+    if !allowed {
+        let mut response = pages::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into());
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(route.allowed()));
+        return response;
+    }
+    match route {
+        Route::Login => login::start(shared, &parts),
+        Route::Callback => callback::finish(shared, &parts).await,
+        Route::Logout => logout::sign_out(shared, &parts).await,
+        Route::Me => me::current_user(shared, &parts),
+    }
+}
+
+/// The query parameter `name`, decoded.
+pub(crate) fn query_param(parts: &Parts, name: &str) -> Option<String> {
+    let query = parts.uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().cast_signed())
+}
+
+/// `n` random bytes, base64url encoded.
+pub(crate) fn random_token(n: usize) -> String {
+    use base64::Engine as _;
+    let mut bytes = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,200 @@
+//! What a request gets when it needs a signed-in user and has none: shaped by what sent it.
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
+
+use crate::flow::pages;
+
+/// Who is asking, as far as the response's shape is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    /// A browser loading a page: send it to sign in.
+    Navigation,
+    /// A script or API client: 401 with `WWW-Authenticate`.
+    Api,
+    /// A gRPC client: `grpc-status`.
+    Grpc,
+}
+
+impl RequestKind {
+    pub(crate) fn of(method: &Method, headers: &HeaderMap) -> Self {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if header("content-type").is_some_and(|ct| ct.starts_with("application/grpc")) {
+            return Self::Grpc;
+        }
+        if header("x-requested-with").is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest")) {
+            return Self::Api;
+        }
+        if let Some(mode) = header("sec-fetch-mode") {
+            return if mode == "navigate" {
+                Self::Navigation
+            } else {
+                Self::Api
+            };
+        }
+        let wants_html = headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"));
+        if wants_html && (method == Method::GET || method == Method::HEAD) {
+            Self::Navigation
+        } else {
+            Self::Api
+        }
+    }
+}
+
+/// The response for a request that needs a signed-in user and has none.
+pub(crate) fn unauthenticated(kind: RequestKind, login_path: &str, uri: &Uri) -> Response<Bytes> {
+    match kind {
+        RequestKind::Navigation => {
+            let return_to = uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let location = format!(
+                "{login_path}?return_to={}",
+                url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+            );
+            redirect(StatusCode::FOUND, &location)
+        }
+        RequestKind::Api => json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in required",
+            Some(HeaderValue::from_static("Bearer")),
+        ),
+        RequestKind::Grpc => grpc_error(16, "sign in required"),
+    }
+}
+
+/// A redirect that is never cached.
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        LOCATION,
+        HeaderValue::try_from(location).unwrap_or_else(|_| HeaderValue::from_static("/")),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A JSON error body `{"error": code, "error_description": description}`.
+pub(crate) fn json_error(
+    status: StatusCode,
+    code: &str,
+    description: &str,
+    www_authenticate: Option<HeaderValue>,
+) -> Response<Bytes> {
+    let body = serde_json::json!({ "error": code, "error_description": description });
+    let mut response = json(status, &body);
+    if let Some(value) = www_authenticate {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// A JSON response that is never cached.
+pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A gRPC "trailers-only" error response.
+pub(crate) fn grpc_error(code: u8, message: &'static str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from(u16::from(code)));
+    headers.insert("grpc-message", HeaderValue::from_static(message));
+    response
+}
+
+/// 500 for an extractor or guard used without the layer in front of it.
+pub(crate) fn layer_missing(what: &str) -> Response<Bytes> {
+    let message = format!(
+        "{what} needs the logi layer: is `LogiLayer` installed (with `.layer(logi)`) in front of this route?"
+    );
+    tracing::error!("{message}");
+    pages::text(StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(method: Method, pairs: &[(&'static str, &'static str)]) -> RequestKind {
+        let mut headers = HeaderMap::new();
+        for (k, v) in pairs {
+            headers.append(*k, HeaderValue::from_static(v));
+        }
+        RequestKind::of(&method, &headers)
+    }
+
+    #[test]
+    fn classifies_requests_by_what_sent_them() {
+        use RequestKind::*;
+        assert_eq!(
+            kind(Method::GET, &[("sec-fetch-mode", "navigate")]),
+            Navigation
+        );
+        assert_eq!(
+            kind(Method::POST, &[("sec-fetch-mode", "navigate")]),
+            Navigation
+        );
+        assert_eq!(
+            kind(
+                Method::GET,
+                &[("sec-fetch-mode", "cors"), ("accept", "text/html")]
+            ),
+            Api
+        );
+        assert_eq!(
+            kind(
+                Method::GET,
+                &[("accept", "text/html,application/xhtml+xml")]
+            ),
+            Navigation
+        );
+        assert_eq!(kind(Method::GET, &[("accept", "application/json")]), Api);
+        assert_eq!(
+            kind(
+                Method::GET,
+                &[
+                    ("accept", "text/html"),
+                    ("x-requested-with", "XMLHttpRequest")
+                ]
+            ),
+            Api
+        );
+        assert_eq!(kind(Method::GET, &[]), Api);
+        assert_eq!(
+            kind(Method::POST, &[("content-type", "application/grpc+proto")]),
+            Grpc
+        );
+    }
+
+    #[test]
+    fn navigation_goes_to_sign_in_with_the_return_path() {
+        let uri: Uri = "/orders/7?tab=a&b=c".parse().unwrap();
+        let r = unauthenticated(RequestKind::Navigation, "/auth/login", &uri);
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(
+            r.headers()[LOCATION],
+            "/auth/login?return_to=%2Forders%2F7%3Ftab%3Da%26b%3Dc"
+        );
+        let r = unauthenticated(RequestKind::Api, "/auth/login", &uri);
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer");
+        let r = unauthenticated(RequestKind::Grpc, "/auth/login", &uri);
+        assert_eq!(r.headers()["grpc-status"], "16");
+    }
+}

@@ -1,0 +1,86 @@
+//! [`RequireLoginLayer`]: refuse requests without a signed-in user.
+
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::LogiBody;
+use crate::future::ResponseFuture;
+use crate::layer::Auth;
+use crate::reject::{RequestKind, layer_missing, unauthenticated};
+
+/// Refuses requests that carry no signed-in user, in the shape the caller understands: a browser
+/// navigation is sent to sign in (and comes back afterwards), an API call gets 401 with
+/// `WWW-Authenticate: Bearer`, a gRPC call gets `grpc-status` 16.
+///
+/// Made by [`LogiLayer::require`](crate::LogiLayer::require). It must sit inside the
+/// [`LogiLayer`](crate::LogiLayer); use axum's `route_layer` so that unknown paths stay 404:
+///
+/// ```no_run
+/// # #[cfg(feature = "axum")]
+/// # async fn run() -> Result<(), logi::ConfigError> {
+/// use axum::{Router, routing::get};
+/// use logi::LogiLayer;
+///
+/// let logi = LogiLayer::from_env().await?;
+/// let app: Router = Router::new()
+///     .route("/dashboard", get(|| async { "signed in" }))
+///     .route_layer(logi.require())
+///     .route("/", get(|| async { "public" }))
+///     .layer(logi);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+#[must_use]
+pub struct RequireLoginLayer(());
+
+impl RequireLoginLayer {
+    pub(crate) const fn new() -> Self {
+        Self(())
+    }
+}
+
+impl<S> Layer<S> for RequireLoginLayer {
+    type Service = RequireLogin<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireLogin { inner }
+    }
+}
+
+/// The service made by [`RequireLoginLayer`].
+#[derive(Clone, Debug)]
+pub struct RequireLogin<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireLogin<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<LogiBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        match request.extensions().get::<Auth>() {
+            Some(Auth {
+                principal: Some(_), ..
+            }) => ResponseFuture::inner(self.inner.call(request), Vec::new()),
+            Some(Auth {
+                shared,
+                principal: None,
+            }) => {
+                let kind = RequestKind::of(request.method(), request.headers());
+                ResponseFuture::ready(unauthenticated(kind, &shared.paths.login, request.uri()))
+            }
+            None => ResponseFuture::ready(layer_missing("`RequireLoginLayer`")),
+        }
+    }
+}

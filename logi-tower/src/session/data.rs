@@ -1,0 +1,56 @@
+//! What a signed-in session holds.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A signed-in session: who the user is, their tokens, and its timestamps (Unix seconds).
+///
+/// Serialized compactly (short field names): it travels in a cookie on every request.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct SessionData {
+    /// Issuer.
+    pub(crate) iss: String,
+    /// Subject at this client.
+    pub(crate) sub: String,
+    /// Identity claims (email, name, …) from the ID token and userinfo.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    /// Granted scopes, space separated.
+    #[serde(default)]
+    pub(crate) scope: String,
+    /// Access token.
+    pub(crate) at: String,
+    /// Access token expiry.
+    pub(crate) at_exp: i64,
+    /// Refresh token, when the provider issued one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rt: Option<String>,
+    /// The latest ID token (the `id_token_hint` at sign-out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) idt: Option<String>,
+    /// The sign-in's nonce: a refreshed ID token must carry it or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<String>,
+    /// The provider's session id (`sid`), for back-channel logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) psid: Option<String>,
+    /// When the user signed in.
+    pub(crate) created: i64,
+    /// The last time the session was renewed (rolling idle expiry).
+    pub(crate) seen: i64,
+}
+
+impl fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionData")
+            .field("iss", &self.iss)
+            .field("sub", &self.sub)
+            .field("scope", &self.scope)
+            .field("at_exp", &self.at_exp)
+            .field("has_refresh_token", &self.rt.is_some())
+            .field("created", &self.created)
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,175 @@
+//! The signed-in user, as handlers see it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::Secret;
+use crate::session::data::SessionData;
+
+/// Who is signed in, attached by the layer to each request's extensions.
+pub(crate) struct Principal {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) access_token: Secret,
+}
+
+impl From<SessionData> for Principal {
+    fn from(data: SessionData) -> Self {
+        Self {
+            scopes: data.scope.split_whitespace().map(str::to_owned).collect(),
+            iss: data.iss,
+            sub: data.sub,
+            claims: data.claims,
+            access_token: Secret::new(data.at),
+        }
+    }
+}
+
+/// The signed-in user.
+///
+/// With the `axum` feature it is an extractor: a handler that takes `LogiUser` runs only for a
+/// signed-in user (others are sent to sign in, or get 401), and one that takes
+/// `Option<LogiUser>` runs for everyone.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use logi::LogiUser;
+///
+/// async fn dashboard(user: LogiUser) -> String {
+///     format!("hello {}", user.sub())
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct LogiUser {
+    principal: Arc<Principal>,
+}
+
+impl fmt::Debug for LogiUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogiUser")
+            .field("issuer", &self.principal.iss)
+            .field("sub", &self.principal.sub)
+            .field("scopes", &self.principal.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogiUser {
+    pub(crate) fn new(principal: Arc<Principal>) -> Self {
+        Self { principal }
+    }
+
+    /// The user's identifier at this client (`sub`). logi's subjects are pairwise: key your
+    /// users on [`issuer`](Self::issuer) + `sub`, never on email.
+    #[must_use]
+    pub fn sub(&self) -> &str {
+        &self.principal.sub
+    }
+
+    /// The issuer that vouches for the user (`iss`).
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.principal.iss
+    }
+
+    /// `email`, when the `email` scope was granted.
+    #[must_use]
+    pub fn email(&self) -> Option<&str> {
+        self.str_claim("email")
+    }
+
+    /// `email_verified`; `false` when absent.
+    #[must_use]
+    pub fn email_verified(&self) -> bool {
+        self.principal
+            .claims
+            .get("email_verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// A display name: `name`, else logi's `full_name`, else `preferred_name`.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.str_claim("name")
+            .or_else(|| self.str_claim("full_name"))
+            .or_else(|| self.str_claim("preferred_name"))
+    }
+
+    /// The scopes granted to this sign-in.
+    #[must_use]
+    pub fn scopes(&self) -> &[String] {
+        &self.principal.scopes
+    }
+
+    /// Whether `scope` was granted.
+    #[must_use]
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.principal.scopes.iter().any(|s| s == scope)
+    }
+
+    /// One identity claim as JSON, e.g. `identity_verified_level`.
+    #[must_use]
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.principal.claims.get(name)
+    }
+
+    /// Every claim (`sub` and `iss` included) deserialized into your own type.
+    ///
+    /// # Errors
+    /// When the claims do not have `T`'s shape (a missing required field, a wrong type).
+    ///
+    /// ```
+    /// # fn f(user: logi::LogiUser) -> Result<(), serde_json::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Claims {
+    ///     sub: String,
+    ///     #[serde(default)]
+    ///     identity_verified_level: u8,
+    /// }
+    /// let claims: Claims = user.claims()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let mut all = self.principal.claims.clone();
+        all.insert("sub".into(), self.principal.sub.clone().into());
+        all.insert("iss".into(), self.principal.iss.clone().into());
+        serde_json::from_value(Value::Object(all))
+    }
+
+    fn str_claim(&self, name: &str) -> Option<&str> {
+        self.principal.claims.get(name).and_then(Value::as_str)
+    }
+}
+
+/// The signed-in user's current access token, to call other APIs on their behalf.
+///
+/// `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    principal: Arc<Principal>,
+}
+
+impl AccessToken {
+    pub(crate) fn new(principal: Arc<Principal>) -> Self {
+        Self { principal }
+    }
+
+    /// The token itself, for an `Authorization: Bearer` header. Never log it.
+    #[must_use]
+    pub fn secret(&self) -> &str {
+        self.principal.access_token.expose()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}

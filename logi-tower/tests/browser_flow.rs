@@ -1,0 +1,440 @@
+//! The browser sign-in flow over real HTTP, against the in-process logi provider.
+
+#![cfg(all(feature = "testing", feature = "axum"))]
+
+mod support;
+
+use logi::testing::Endpoint;
+use reqwest::Method;
+use support::{Browser, start};
+
+#[tokio::test]
+async fn sign_in_protected_page_me_refresh_and_sign_out() {
+    let app = start().await;
+    let mut browser = Browser::new();
+
+    // A signed-out navigation to a protected page is sent to sign in, keeping where it was going.
+    let reply = browser
+        .navigate(&format!("{}/dashboard?tab=1", app.origin))
+        .await;
+    assert_eq!(reply.status, 302);
+    assert_eq!(
+        reply.location(),
+        "/auth/login?return_to=%2Fdashboard%3Ftab%3D1"
+    );
+
+    // Sign-in: to the provider with PKCE S256, state and nonce; a transaction cookie scoped to
+    // the callback.
+    let to_provider = browser.follow(&reply, &app.origin).await;
+    assert_eq!(to_provider.status, 302);
+    let authorize = url::Url::parse(to_provider.location()).unwrap();
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/oauth/authorize", app.provider.issuer()))
+    );
+    let params: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["code_challenge"].len(), 43);
+    assert!(params["state"].len() >= 43 && params["nonce"].len() >= 43);
+    assert_eq!(params["scope"], "openid profile:basic email");
+    let tx_cookie = to_provider
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Secure-logi.tx."))
+        .unwrap();
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/auth/callback",
+        "Max-Age=600",
+    ] {
+        assert!(
+            tx_cookie.contains(attr),
+            "transaction cookie lacks {attr}: {tx_cookie}"
+        );
+    }
+
+    let to_callback = browser.navigate(to_provider.location()).await;
+    let signed_in = browser.navigate(to_callback.location()).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    assert_eq!(signed_in.location(), "/dashboard?tab=1");
+    assert_eq!(signed_in.header("cache-control"), Some("no-store"));
+    let session_cookie = signed_in
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-logi.session="))
+        .unwrap();
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(
+            session_cookie.contains(attr),
+            "session cookie lacks {attr}: {session_cookie}"
+        );
+    }
+    assert!(
+        !browser
+            .cookies
+            .keys()
+            .any(|k| k.starts_with("__Secure-logi.tx.")),
+        "the transaction cookie is spent"
+    );
+    assert_eq!(app.provider.calls(Endpoint::Token), 1);
+
+    // The protected page, with identity claims from userinfo (logi's ID token lacks them).
+    let page = browser.follow(&signed_in, &app.origin).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.body,
+        "sub=user-0001 email=ada@example.com name=Ada Lovelace"
+    );
+    assert_eq!(app.provider.calls(Endpoint::Userinfo), 1);
+    assert!(
+        page.header("set-cookie").is_none(),
+        "a request that changes nothing writes no cookie"
+    );
+
+    // Refreshing the page: still signed in, no provider call.
+    let again = browser.navigate(&format!("{}/dashboard", app.origin)).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(app.provider.calls(Endpoint::Token), 1);
+
+    // /auth/me for front ends.
+    let me = browser
+        .send(
+            Method::GET,
+            &format!("{}/auth/me", app.origin),
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(me.status, 200);
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(me["sub"], "user-0001");
+    assert_eq!(me["email"], "ada@example.com");
+    assert_eq!(me["email_verified"], true);
+    assert_eq!(me["iss"], app.provider.issuer());
+    assert!(
+        me.get("at").is_none() && !me.to_string().contains("eyJ"),
+        "no token leaks into /auth/me"
+    );
+
+    // Option<LogiUser> and AccessToken.
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/maybe", app.origin))
+            .await
+            .body,
+        "hello user-0001"
+    );
+    let token_len: usize = browser
+        .navigate(&format!("{}/token", app.origin))
+        .await
+        .body
+        .parse()
+        .unwrap();
+    assert!(token_len > 100);
+
+    // Sign out: same-origin POST; revokes the refresh token, clears the session, and goes
+    // through the provider's end-session endpoint back to the app.
+    let out = browser
+        .send(
+            Method::POST,
+            &format!("{}/auth/logout", app.origin),
+            &[("origin", &app.origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(out.status, 303);
+    let end_session = url::Url::parse(out.location()).unwrap();
+    assert!(
+        end_session
+            .as_str()
+            .starts_with(&format!("{}/oauth/logout", app.provider.issuer()))
+    );
+    let params: std::collections::HashMap<_, _> = end_session.query_pairs().into_owned().collect();
+    assert!(params.contains_key("id_token_hint"));
+    assert_eq!(
+        params["post_logout_redirect_uri"],
+        format!("{}/", app.origin)
+    );
+    assert_eq!(app.provider.calls(Endpoint::Revoke), 1);
+    assert!(
+        browser.cookies.is_empty(),
+        "every session cookie is removed: {:?}",
+        browser.cookies.keys()
+    );
+    let back = browser.navigate(end_session.as_str()).await;
+    assert_eq!(back.status, 302);
+    assert_eq!(back.location(), format!("{}/", app.origin));
+
+    let after = browser.navigate(&format!("{}/dashboard", app.origin)).await;
+    assert_eq!(after.status, 302, "signed out");
+    let me = browser
+        .send(Method::GET, &format!("{}/auth/me", app.origin), &[])
+        .await;
+    assert_eq!(me.status, 401);
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/maybe", app.origin))
+            .await
+            .body,
+        "hello stranger"
+    );
+}
+
+#[tokio::test]
+async fn api_calls_get_401_json_and_unknown_paths_stay_404() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    let api = browser
+        .send(
+            Method::GET,
+            &format!("{}/api/data", app.origin),
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(api.status, 401);
+    assert_eq!(api.header("www-authenticate"), Some("Bearer"));
+    let body: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(body["error"], "unauthenticated");
+
+    let nav = browser.navigate(&format!("{}/api/data", app.origin)).await;
+    assert_eq!(nav.status, 302);
+    let grpc = browser
+        .send(
+            Method::POST,
+            &format!("{}/api/echo", app.origin),
+            &[("content-type", "application/grpc")],
+        )
+        .await;
+    assert_eq!(grpc.header("grpc-status"), Some("16"));
+
+    let missing = browser.navigate(&format!("{}/nope", app.origin)).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        browser.navigate(&format!("{}/", app.origin)).await.body,
+        "home"
+    );
+
+    browser.sign_in(&app, "/").await;
+    let api = browser
+        .send(
+            Method::GET,
+            &format!("{}/api/data", app.origin),
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!((api.status, api.body.as_str()), (200, "secret data"));
+}
+
+#[tokio::test]
+async fn open_redirects_fall_back_to_the_home_page() {
+    let app = start().await;
+    for evil in [
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/ok\r\nx: y",
+        "javascript:alert(1)",
+    ] {
+        let mut browser = Browser::new();
+        let reply = browser.sign_in(&app, evil).await;
+        assert_eq!(reply.status, 302);
+        assert_eq!(reply.location(), "/", "return_to {evil:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_or_foreign_session_cookie_is_signed_out_not_an_error() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    let (value, path) = browser.cookies["__Host-logi.session"].clone();
+    let mut bytes = value.into_bytes();
+    let i = bytes.len() / 2;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    browser.cookies.insert(
+        "__Host-logi.session".into(),
+        (String::from_utf8(bytes).unwrap(), path),
+    );
+
+    let reply = browser.navigate(&format!("{}/dashboard", app.origin)).await;
+    assert_eq!(reply.status, 302, "signed out");
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-logi.session=") && c.contains("Max-Age=0"))
+    );
+    assert!(browser.cookies.is_empty());
+
+    // A cookie sealed by another app's key is just as unusable.
+    let other = support::start_with(logi::testing::TestProvider::builder(), |b| {
+        b.session_keys(
+            logi::SessionKeys::from_base64_list("b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktb3RoZXI=")
+                .unwrap(),
+        )
+    })
+    .await;
+    let mut elsewhere = Browser::new();
+    elsewhere.sign_in(&other, "/").await;
+    let mut browser = Browser::new();
+    browser.cookies = elsewhere.cookies.clone();
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/dashboard", app.origin))
+            .await
+            .status,
+        302
+    );
+}
+
+#[tokio::test]
+async fn state_mismatch_and_replayed_callbacks_are_refused() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    let to_provider = browser
+        .navigate(&format!("{}/auth/login", app.origin))
+        .await;
+    let to_callback = browser.navigate(to_provider.location()).await;
+    let callback = url::Url::parse(to_callback.location()).unwrap();
+
+    // Another state than the one this browser started with.
+    let mut forged = callback.clone();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    forged.set_query(Some(&format!("code={code}&state=not-the-state")));
+    let reply = browser.navigate(forged.as_str()).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("Sign-in expired"), "{}", reply.body);
+    assert!(!browser.cookies.contains_key("__Host-logi.session"));
+
+    // The real callback works once...
+    let saved_cookies = browser.cookies.clone();
+    let ok = browser.navigate(callback.as_str()).await;
+    assert_eq!(ok.status, 302);
+    assert!(browser.cookies.contains_key("__Host-logi.session"));
+
+    // ...and a replay is refused: without the spent transaction cookie, and even with a copy of it
+    // (the provider's codes are single use).
+    let mut replay = Browser::new();
+    assert_eq!(replay.navigate(callback.as_str()).await.status, 400);
+    replay.cookies = saved_cookies;
+    let reply = replay.navigate(callback.as_str()).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("invalid_grant"), "{}", reply.body);
+    assert!(reply.body.contains("code already used"), "{}", reply.body);
+    assert!(!replay.cookies.contains_key("__Host-logi.session"));
+}
+
+#[tokio::test]
+async fn provider_errors_become_a_clear_page() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    app.provider.deny_next_authorization();
+    let to_provider = browser
+        .navigate(&format!("{}/auth/login", app.origin))
+        .await;
+    let to_callback = browser.navigate(to_provider.location()).await;
+    assert!(to_callback.location().contains("error=access_denied"));
+    let reply = browser.navigate(to_callback.location()).await;
+    assert_eq!(reply.status, 403);
+    assert!(reply.body.contains("access_denied"), "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        !browser
+            .cookies
+            .keys()
+            .any(|k| k.starts_with("__Secure-logi.tx.")),
+        "the transaction is spent"
+    );
+
+    // Markup in the provider's description is shown as text.
+    let reply = browser
+        .navigate(&format!("{}/auth/callback?error=invalid_request&error_description=%3Cscript%3Ex%3C%2Fscript%3E&state=s", app.origin))
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply.body.contains("&lt;script&gt;x&lt;/script&gt;") && !reply.body.contains("<script>")
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_gives_502_or_503_never_500() {
+    use logi::testing::Fault;
+    let app = start().await;
+    for (fault, expected) in [
+        (Fault::Status(503), 503),
+        (Fault::Status(500), 502),
+        (Fault::DropConnection, 502),
+    ] {
+        let mut browser = Browser::new();
+        let to_provider = browser
+            .navigate(&format!("{}/auth/login", app.origin))
+            .await;
+        let to_callback = browser.navigate(to_provider.location()).await;
+        app.provider.set_fault(Endpoint::Token, fault);
+        let reply = browser.navigate(to_callback.location()).await;
+        app.provider.clear_fault(Endpoint::Token);
+        assert_eq!(reply.status, expected, "{fault:?}: {}", reply.body);
+        assert!(!browser.cookies.contains_key("__Host-logi.session"));
+    }
+}
+
+#[tokio::test]
+async fn cross_site_sign_out_is_refused() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("origin", "https://evil.example")][..],
+    ] {
+        let reply = browser
+            .send(
+                Method::POST,
+                &format!("{}/auth/logout", app.origin),
+                headers,
+            )
+            .await;
+        assert_eq!(reply.status, 403);
+    }
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/dashboard", app.origin))
+            .await
+            .status,
+        200,
+        "still signed in"
+    );
+    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    let get = browser
+        .navigate(&format!("{}/auth/logout", app.origin))
+        .await;
+    assert_eq!(get.status, 405, "sign-out is POST only");
+}
+
+#[tokio::test]
+async fn several_tabs_can_sign_in_at_once() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    let tab1 = browser
+        .navigate(&format!("{}/auth/login?return_to=/one", app.origin))
+        .await;
+    let tab2 = browser
+        .navigate(&format!("{}/auth/login?return_to=/two", app.origin))
+        .await;
+    let back1 = browser.navigate(tab1.location()).await;
+    let back2 = browser.navigate(tab2.location()).await;
+    let done2 = browser.navigate(back2.location()).await;
+    let done1 = browser.navigate(back1.location()).await;
+    assert_eq!((done1.status, done1.location()), (302, "/one"));
+    assert_eq!((done2.status, done2.location()), (302, "/two"));
+}

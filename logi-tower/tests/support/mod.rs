@@ -1,0 +1,250 @@
+//! Test support: an app behind `LogiLayer` on 127.0.0.1, a provider, and a browser-like client.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::{get, post};
+use logi::testing::{TestClient, TestProvider};
+use logi::{AccessToken, LogiLayer, LogiUser, SessionKeys};
+use reqwest::header::{HeaderMap, HeaderValue, LOCATION, SET_COOKIE};
+use tokio::net::TcpListener;
+
+pub const CLIENT_ID: &str = "logi_0123456789abcdef0123456789abcdef";
+pub const CLIENT_SECRET: &str =
+    "logi_secret_00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+pub const SESSION_KEY: &str = "ZGV2ZWxvcG1lbnQta2V5LWZvci10ZXN0cy0wMTIzNDU2Nzg5";
+
+/// The app under test: a public page, a page protected by the extractor, a subtree protected by
+/// `require()`, and an access-token echo.
+pub fn routes(logi: &LogiLayer) -> Router {
+    let protected = Router::new()
+        .route("/api/data", get(|| async { "secret data" }))
+        .route("/api/echo", post(|| async { "posted" }))
+        .route_layer(logi.require());
+    Router::new()
+        .route("/", get(|| async { "home" }))
+        .route("/dashboard", get(dashboard))
+        .route("/maybe", get(maybe))
+        .route(
+            "/token",
+            get(|token: AccessToken| async move { token.secret().len().to_string() }),
+        )
+        .merge(protected)
+}
+
+async fn dashboard(user: LogiUser) -> String {
+    format!(
+        "sub={} email={} name={}",
+        user.sub(),
+        user.email().unwrap_or("-"),
+        user.name().unwrap_or("-")
+    )
+}
+
+async fn maybe(user: Option<LogiUser>) -> String {
+    match user {
+        Some(user) => format!("hello {}", user.sub()),
+        None => "hello stranger".to_owned(),
+    }
+}
+
+pub struct App {
+    pub provider: TestProvider,
+    pub addr: SocketAddr,
+    pub origin: String,
+    pub logi: LogiLayer,
+}
+
+/// Starts a provider and the app, with the app's callback registered.
+pub async fn start() -> App {
+    start_with(TestProvider::builder(), |b| b).await
+}
+
+pub async fn start_with(
+    provider: logi::testing::TestProviderBuilder,
+    configure: impl FnOnce(logi::LogiLayerBuilder) -> logi::LogiLayerBuilder,
+) -> App {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let origin = format!("http://127.0.0.1:{}", addr.port());
+    let provider = provider
+        .client(
+            TestClient::confidential(
+                CLIENT_ID,
+                CLIENT_SECRET,
+                [format!("{origin}/auth/callback")],
+            )
+            .with_post_logout_redirect_uris([format!("{origin}/")]),
+        )
+        .start()
+        .await
+        .unwrap();
+    let builder = LogiLayer::builder()
+        .issuer(provider.issuer())
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .redirect_uri(format!("{origin}/auth/callback"))
+        .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
+    let logi = configure(builder).build().await.unwrap();
+    let app = routes(&logi).layer(logi.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    App {
+        provider,
+        addr,
+        origin,
+        logi,
+    }
+}
+
+/// A client that behaves like a browser for cookies (path-scoped, Max-Age=0 deletes) and never
+/// follows redirects by itself.
+pub struct Browser {
+    pub http: reqwest::Client,
+    /// name → (value, path)
+    pub cookies: BTreeMap<String, (String, String)>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Self {
+            http,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self, path: &str) -> Option<HeaderValue> {
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|(_, (_, p))| path.starts_with(p.as_str()))
+            .map(|(k, (v, _))| format!("{k}={v}"))
+            .collect();
+        (!pairs.is_empty()).then(|| HeaderValue::from_str(&pairs.join("; ")).unwrap())
+    }
+
+    fn store(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let mut parts = value.split(';').map(str::trim);
+            let (name, val) = parts.next().unwrap().split_once('=').unwrap();
+            let mut path = "/".to_owned();
+            let mut delete = false;
+            for attr in parts {
+                let lower = attr.to_ascii_lowercase();
+                if let Some(p) = lower.strip_prefix("path=") {
+                    path = attr[5..5 + p.len()].to_owned();
+                }
+                if lower == "max-age=0" {
+                    delete = true;
+                }
+            }
+            if delete {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), (val.to_owned(), path));
+            }
+        }
+    }
+
+    /// A request as a browser navigation would send it.
+    pub async fn navigate(&mut self, url: &str) -> Reply {
+        self.send(
+            reqwest::Method::GET,
+            url,
+            &[("accept", "text/html"), ("sec-fetch-mode", "navigate")],
+        )
+        .await
+    }
+
+    pub async fn send(
+        &mut self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let parsed = url::Url::parse(url).unwrap();
+        let mut request = self.http.request(method, url);
+        if let Some(cookies) = self.cookie_header(parsed.path()) {
+            request = request.header("cookie", cookies);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap();
+        self.store(&headers);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Follows one redirect: relative locations resolve against `base`.
+    pub async fn follow(&mut self, reply: &Reply, base: &str) -> Reply {
+        let location = url::Url::parse(base)
+            .unwrap()
+            .join(reply.location())
+            .unwrap();
+        self.navigate(location.as_str()).await
+    }
+
+    /// Signs in from `/auth/login?return_to=…` through the provider and the callback; returns
+    /// the callback's reply.
+    pub async fn sign_in(&mut self, app: &App, return_to: &str) -> Reply {
+        let login = format!(
+            "{}/auth/login?return_to={}",
+            app.origin,
+            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        );
+        let to_provider = self.navigate(&login).await;
+        assert_eq!(to_provider.status, 302, "login redirects to the provider");
+        let to_callback = self.navigate(to_provider.location()).await;
+        assert_eq!(
+            to_callback.status, 302,
+            "the provider redirects back: {}",
+            to_callback.body
+        );
+        self.navigate(to_callback.location()).await
+    }
+}
