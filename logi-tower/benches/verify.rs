@@ -51,7 +51,7 @@ fn id_token_verification(c: &mut Criterion) {
     .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
     .unwrap();
     let dot = token.rfind('.').unwrap();
-    let signing_input = token[..dot].as_bytes().to_vec();
+    let signing_input = token.as_bytes()[..dot].to_vec();
     let signature = URL_SAFE_NO_PAD.decode(&token[dot + 1..]).unwrap();
     assert!(key.verify_sig(&signing_input, &signature).is_ok());
 

@@ -29,7 +29,7 @@ pub enum LogiRejectionKind {
 /// 16 for gRPC, and 500 naming `LogiLayer` when the layer is missing.
 pub struct LogiRejection {
     kind: LogiRejectionKind,
-    response: http::Response<Bytes>,
+    response: Box<http::Response<Bytes>>,
 }
 
 impl LogiRejection {
@@ -78,7 +78,7 @@ fn principal(parts: &Parts, what: &str) -> Result<Option<Arc<Principal>>, LogiRe
         Some(auth) => Ok(auth.principal.clone()),
         None => Err(LogiRejection {
             kind: LogiRejectionKind::LayerMissing,
-            response: layer_missing(what),
+            response: Box::new(layer_missing(what)),
         }),
     }
 }
@@ -94,7 +94,7 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
             let kind = RequestKind::of(&parts.method, &parts.headers);
             Err(LogiRejection {
                 kind: LogiRejectionKind::Unauthenticated,
-                response: unauthenticated(kind, login, &parts.uri),
+                response: Box::new(unauthenticated(kind, login, &parts.uri)),
             })
         }
     }

@@ -50,7 +50,7 @@ pub use provider::{HttpClient, Jwks, ProviderMetadata};
 pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
 pub use service::Logi;
-pub use session::cookie::{SessionKeyError, SessionKeys};
+pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
 pub use user::{AccessToken, LogiUser};
 pub use verify::{Checks, IdToken, IdTokenVerifier, VerifyError, VerifyErrorKind};
 

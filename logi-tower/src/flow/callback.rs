@@ -97,15 +97,15 @@ async fn complete(
         return provider_refused(shared, parts);
     }
     // RFC 9207: when the provider names itself, it must be the one we sent the user to.
-    if let Some(iss) = query_param(parts, "iss") {
-        if iss != shared.verifier.issuer() {
-            return failed(
-                shared,
-                StatusCode::BAD_REQUEST,
-                "The sign-in response came from another issuer.",
-                None,
-            );
-        }
+    if let Some(iss) = query_param(parts, "iss")
+        && iss != shared.verifier.issuer()
+    {
+        return failed(
+            shared,
+            StatusCode::BAD_REQUEST,
+            "The sign-in response came from another issuer.",
+            None,
+        );
     }
     let Some(code) = query_param(parts, "code").filter(|c| !c.is_empty()) else {
         return failed(
@@ -157,13 +157,11 @@ async fn complete(
     if !claims.contains_key("email")
         && !claims.contains_key("name")
         && !claims.contains_key("full_name")
+        && let Some(info) = userinfo(shared, tokens.access_token.expose(), verified.subject()).await
     {
-        if let Some(info) = userinfo(shared, tokens.access_token.expose(), verified.subject()).await
-        {
-            for (k, v) in info {
-                if !PROTOCOL_CLAIMS.contains(&k.as_str()) {
-                    claims.entry(k).or_insert(v);
-                }
+        for (k, v) in info {
+            if !PROTOCOL_CLAIMS.contains(&k.as_str()) {
+                claims.entry(k).or_insert(v);
             }
         }
     }

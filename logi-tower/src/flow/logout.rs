@@ -22,11 +22,11 @@ pub(super) async fn sign_out(shared: &Shared, parts: &Parts) -> Response<Bytes> 
         Loaded::None => (None, 0),
     };
     if let Some(session) = &session {
-        if let Some(refresh_token) = &session.rt {
-            if let Err(error) = shared.client.revoke(refresh_token, "refresh_token").await {
-                // The session ends here regardless; the token dies at its expiry.
-                tracing::warn!(%error, "could not revoke the refresh token at sign-out");
-            }
+        if let Some(refresh_token) = &session.rt
+            && let Err(error) = shared.client.revoke(refresh_token, "refresh_token").await
+        {
+            // The session ends here regardless; the token dies at its expiry.
+            tracing::warn!(%error, "could not revoke the refresh token at sign-out");
         }
         tracing::info!(sub = %session.sub, "signed out");
     }

@@ -24,12 +24,6 @@
 //! are base64url and never contain `~`. The sealing is the last guard: a value spliced from two
 //! writes does not open.
 
-#![allow(
-    dead_code,
-    unused_imports,
-    reason = "the session layer that calls this codec is written separately"
-)]
-
 mod keys;
 mod request;
 mod response;
@@ -38,10 +32,6 @@ mod sealer;
 #[cfg(test)]
 mod browser;
 
-#[allow(
-    unreachable_pub,
-    reason = "re-exported from the crate root once the session layer is public"
-)]
 pub use keys::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
 pub(crate) use request::RequestCookies;
 pub(crate) use response::{

@@ -29,6 +29,10 @@ pub(crate) struct Sessions {
 }
 
 /// What a request's cookies say about its session.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per request and moved straight into the principal; boxing would add an allocation"
+)]
 pub(crate) enum Loaded {
     /// No session cookie.
     None,

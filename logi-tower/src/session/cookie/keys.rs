@@ -1,10 +1,5 @@
 //! Session keys: the application's secrets, and the keys derived from them.
 
-#![allow(
-    unreachable_pub,
-    reason = "public API, re-exported from the crate root once the session layer is public"
-)]
-
 use std::fmt;
 use std::sync::Arc;
 
@@ -103,11 +98,6 @@ impl SessionKeys {
         Self {
             keys: Arc::from([derived]),
         }
-    }
-
-    /// The derived keys, newest first; never empty.
-    pub(super) fn keys(&self) -> &[DerivedKey] {
-        &self.keys
     }
 
     /// The key that seals new values.
@@ -289,8 +279,8 @@ mod tests {
     #[test]
     fn accepts_keys_of_32_bytes_and_more() {
         let keys = SessionKeys::new(vec![key(1), vec![2; 64]]).unwrap();
-        assert_eq!(keys.keys().len(), 2);
-        assert_ne!(keys.keys()[0].id, keys.keys()[1].id);
+        assert_eq!(keys.keys.len(), 2);
+        assert_ne!(keys.keys[0].id, keys.keys[1].id);
     }
 
     #[test]
@@ -373,7 +363,7 @@ mod tests {
             STANDARD.encode(key(3))
         );
         let keys = SessionKeys::from_base64_list(&list).unwrap();
-        let ids: Vec<_> = keys.keys().iter().map(|k| k.id).collect();
+        let ids: Vec<_> = keys.keys.iter().map(|k| k.id).collect();
         let expected: Vec<_> = [1, 2, 3]
             .map(|b| SessionKeys::new(vec![key(b)]).unwrap().newest().id)
             .to_vec();
@@ -424,8 +414,8 @@ mod tests {
             format!("{keys:?}"),
             format!(
                 "SessionKeys {{ key_ids: [{}, {}] }}",
-                id(&keys.keys()[0]),
-                id(&keys.keys()[1])
+                id(&keys.keys[0]),
+                id(&keys.keys[1])
             )
         );
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
@@ -444,7 +434,7 @@ mod tests {
     fn generated_keys_are_fresh() {
         let a = SessionKeys::generate();
         let b = SessionKeys::generate();
-        assert_eq!(a.keys().len(), 1);
+        assert_eq!(a.keys.len(), 1);
         assert_ne!(a.newest().id, b.newest().id);
     }
 

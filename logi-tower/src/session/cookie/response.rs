@@ -17,6 +17,10 @@ const MAX_NAME_LEN: usize = 4096 - MAX_CHUNK_LEN - ".N=".len();
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SameSite {
     /// Sent only with requests from the site itself.
+    #[allow(
+        dead_code,
+        reason = "the full set of SameSite values; only tests write Strict today"
+    )]
     Strict,
     /// Also sent on top-level navigations from other sites: what a sign-in redirect needs.
     Lax,
