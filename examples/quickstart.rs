@@ -7,20 +7,18 @@
 //! With `LOGI_CLIENT_ID` (and the other `LOGI_*` variables) set, it talks to that provider.
 //! Without, it starts the in-process logi provider in interactive development mode, so you can
 //! sign in from a browser with no account and no network. Open the URL it prints.
+//!
+//! The app itself is [`logi_examples::quickstart::app`]: a public home page with a sign-in
+//! button, and a protected `/dashboard` showing who is signed in, with a sign-out button.
 
-use axum::Router;
-use axum::response::Html;
-use axum::routing::get;
-use logi::{LogiLayer, LogiUser};
+use logi::LogiLayer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter(filter()).init();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    logi_examples::init_tracing();
+    let port = logi_examples::port(3000);
 
+    // Keep the provider alive for as long as the app runs.
     let (logi, _provider) = if std::env::var_os("LOGI_CLIENT_ID").is_some() {
         (LogiLayer::from_env().await?, None)
     } else {
@@ -28,40 +26,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (logi, Some(provider))
     };
 
-    let app = Router::new()
-        .route("/", get(home))
-        .route("/dashboard", get(dashboard))
-        .layer(logi);
-
+    let app = logi_examples::quickstart::app(logi);
     logi_examples::serve_on_localhost(app, port, "quickstart").await
-}
-
-async fn home(user: Option<LogiUser>) -> Html<String> {
-    let action = match user {
-        Some(user) => format!(
-            "<p>Signed in as <code>{}</code>. <a href=\"/dashboard\">Dashboard</a></p>{}",
-            logi_examples::escape(user.sub()),
-            logi_examples::SIGN_OUT_FORM
-        ),
-        None => "<p><a class=\"button\" href=\"/auth/login?return_to=/dashboard\" data-turbo=\"false\">Sign in with logi</a></p>".to_owned(),
-    };
-    logi_examples::page("logi quickstart", &action)
-}
-
-async fn dashboard(user: LogiUser) -> Html<String> {
-    let body = format!(
-        "<dl><dt>sub</dt><dd><code id=\"sub\">{}</code></dd>\
-         <dt>email</dt><dd id=\"email\">{}</dd>\
-         <dt>name</dt><dd id=\"name\">{}</dd></dl>{}",
-        logi_examples::escape(user.sub()),
-        logi_examples::escape(user.email().unwrap_or("-")),
-        logi_examples::escape(user.name().unwrap_or("-")),
-        logi_examples::SIGN_OUT_FORM
-    );
-    logi_examples::page("Dashboard", &body)
-}
-
-fn filter() -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,logi=info".into())
 }

@@ -9,6 +9,71 @@ use logi::LogiLayer;
 use logi::testing::{TestClient, TestProvider};
 use tokio::net::TcpListener;
 
+pub mod quickstart {
+    //! The quickstart app: a public home page and a protected dashboard.
+
+    use axum::Router;
+    use axum::response::Html;
+    use axum::routing::get;
+    use logi::{LogiLayer, LogiUser};
+
+    use super::{SIGN_OUT_FORM, escape, page};
+
+    /// The quickstart's routes behind `logi`.
+    pub fn app(logi: LogiLayer) -> Router {
+        Router::new()
+            .route("/", get(home))
+            .route("/dashboard", get(dashboard))
+            .layer(logi)
+    }
+
+    async fn home(user: Option<LogiUser>) -> Html<String> {
+        let action = match user {
+            Some(user) => format!(
+                "<p>Signed in as <code>{}</code>. <a href=\"/dashboard\">Dashboard</a></p>{SIGN_OUT_FORM}",
+                escape(user.sub()),
+            ),
+            None => {
+                "<p><a class=\"button\" id=\"sign-in\" href=\"/auth/login?return_to=/dashboard\" \
+                     data-turbo=\"false\">Sign in with logi</a></p>"
+                    .to_owned()
+            }
+        };
+        page("logi quickstart", &action)
+    }
+
+    async fn dashboard(user: LogiUser) -> Html<String> {
+        let body = format!(
+            "<dl><dt>sub</dt><dd><code id=\"sub\">{}</code></dd>\
+             <dt>email</dt><dd id=\"email\">{}</dd>\
+             <dt>name</dt><dd id=\"name\">{}</dd></dl>{SIGN_OUT_FORM}",
+            escape(user.sub()),
+            escape(user.email().unwrap_or("-")),
+            escape(user.name().unwrap_or("-")),
+        );
+        page("Dashboard", &body)
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default `info`.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The port from `PORT`, else `default`.
+#[must_use]
+pub fn port(default: u16) -> u16 {
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A sign-out button: a same-origin form POST, as `/auth/logout` requires.
 pub const SIGN_OUT_FORM: &str = "<form method=\"post\" action=\"/auth/logout\"><button type=\"submit\" id=\"sign-out\">Sign out</button></form>";
 
