@@ -157,7 +157,6 @@ pub fn escape(text: &str) -> String {
 }
 
 /// A minimal page.
-#[must_use]
 pub fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\

@@ -127,6 +127,8 @@ pub struct LogiLayerBuilder {
     pub(crate) trust_forwarded_headers: bool,
     pub(crate) post_logout_redirect: Option<String>,
     pub(crate) http: Option<HttpClient>,
+    pub(crate) refresh_margin: Duration,
+    pub(crate) successor_ttl: Duration,
 }
 
 impl Default for LogiLayerBuilder {
@@ -148,6 +150,8 @@ impl Default for LogiLayerBuilder {
             trust_forwarded_headers: false,
             post_logout_redirect: None,
             http: None,
+            refresh_margin: Duration::from_secs(60),
+            successor_ttl: Duration::from_secs(120),
         }
     }
 }
@@ -286,6 +290,22 @@ impl LogiLayerBuilder {
     /// registered as a post-logout redirect URI when the provider has an end-session endpoint.
     pub fn post_logout_redirect(mut self, url: impl Into<String>) -> Self {
         self.post_logout_redirect = Some(url.into());
+        self
+    }
+
+    /// Refreshes the access token this long before it expires (default 60 s), but never earlier
+    /// than the last quarter of its lifetime, so short-lived tokens are not refreshed on every
+    /// request.
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// How long the outcome of a refresh is remembered for requests that still carry the
+    /// spent refresh token (default two minutes): they get the successor tokens instead of
+    /// spending the old token again, which logi would treat as theft.
+    pub fn refresh_successor_ttl(mut self, ttl: Duration) -> Self {
+        self.successor_ttl = ttl;
         self
     }
 

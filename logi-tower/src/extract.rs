@@ -10,7 +10,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::layer::Auth;
-use crate::reject::{RequestKind, layer_missing, unauthenticated};
+use crate::reject::{RequestKind, layer_missing, unauthenticated, unavailable};
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.
@@ -19,6 +19,9 @@ use crate::user::{AccessToken, LogiUser, Principal};
 pub enum LogiRejectionKind {
     /// Nobody is signed in.
     Unauthenticated,
+    /// The session's access token has expired and cannot be renewed right now (the provider is
+    /// unreachable): 503 with `Retry-After`. The session is kept.
+    Unavailable,
     /// [`LogiLayer`](crate::LogiLayer) is not installed in front of the handler: a bug in the
     /// app's wiring, answered with 500.
     LayerMissing,
@@ -59,6 +62,9 @@ impl fmt::Display for LogiRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             LogiRejectionKind::Unauthenticated => f.write_str("sign in required"),
+            LogiRejectionKind::Unavailable => {
+                f.write_str("the session cannot be renewed right now")
+            }
             LogiRejectionKind::LayerMissing => f.write_str("`LogiLayer` is not installed"),
         }
     }
@@ -84,20 +90,25 @@ fn principal(parts: &Parts, what: &str) -> Result<Option<Arc<Principal>>, LogiRe
 }
 
 fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> {
-    match principal(parts, what)? {
-        Some(principal) => Ok(principal),
-        None => {
-            let login = parts
-                .extensions
-                .get::<Auth>()
-                .map_or("/auth/login", |auth| &*auth.shared.paths.login);
-            let kind = RequestKind::of(&parts.method, &parts.headers);
-            Err(LogiRejection {
-                kind: LogiRejectionKind::Unauthenticated,
-                response: Box::new(unauthenticated(kind, login, &parts.uri)),
-            })
-        }
+    if let Some(principal) = principal(parts, what)? {
+        return Ok(principal);
     }
+    let auth = parts
+        .extensions
+        .get::<Auth>()
+        .expect("checked by `principal`");
+    let login = &*auth.shared.paths.login;
+    let kind = RequestKind::of(&parts.method, &parts.headers);
+    Err(match auth.unavailable {
+        Some(retry_after) => LogiRejection {
+            kind: LogiRejectionKind::Unavailable,
+            response: Box::new(unavailable(kind, retry_after, login)),
+        },
+        None => LogiRejection {
+            kind: LogiRejectionKind::Unauthenticated,
+            response: Box::new(unauthenticated(kind, login, &parts.uri)),
+        },
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for LogiUser {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tower_layer::Layer;
 use url::Url;
@@ -9,6 +10,7 @@ use url::Url;
 use crate::IdTokenVerifier;
 use crate::config::{ConfigError, LogiLayerBuilder, Paths};
 use crate::provider::{Jwks, OidcClient, ProviderMetadata};
+use crate::refresh::Refresher;
 use crate::require::RequireLoginLayer;
 use crate::service::Logi;
 use crate::session::cookie::Sealer;
@@ -51,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) public_origin: String,
     pub(crate) post_logout_redirect: Url,
     pub(crate) trust_forwarded: bool,
+    pub(crate) refresher: Refresher,
+    pub(crate) refresh_margin: Duration,
 }
 
 /// What the layer attaches to every request: its settings and, when signed in, the user.
@@ -58,6 +62,9 @@ pub(crate) struct Shared {
 pub(crate) struct Auth {
     pub(crate) shared: Arc<Shared>,
     pub(crate) principal: Option<Arc<Principal>>,
+    /// Set when the session could not be refreshed for now (the provider is unreachable) and
+    /// its access token has expired: a request that needs the user gets 503, retry after this.
+    pub(crate) unavailable: Option<Duration>,
 }
 
 impl LogiLayer {
@@ -126,6 +133,8 @@ impl LogiLayerBuilder {
             public_origin: checked.public_origin.clone(),
             post_logout_redirect: checked.post_logout_redirect.clone(),
             trust_forwarded: b.trust_forwarded_headers,
+            refresher: Refresher::new(b.successor_ttl),
+            refresh_margin: b.refresh_margin,
         };
         Ok(LogiLayer {
             shared: Arc::new(shared),

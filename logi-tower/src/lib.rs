@@ -32,6 +32,7 @@ mod flow;
 mod future;
 mod layer;
 pub mod provider;
+mod refresh;
 mod reject;
 mod require;
 mod secret;

@@ -1,5 +1,7 @@
 //! What a request gets when it needs a signed-in user and has none: shaped by what sent it.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
@@ -65,6 +67,39 @@ pub(crate) fn unauthenticated(kind: RequestKind, login_path: &str, uri: &Uri) ->
         ),
         RequestKind::Grpc => grpc_error(16, "sign in required"),
     }
+}
+
+/// The response for a request that needs a signed-in user whose session cannot be refreshed
+/// right now (the provider is unreachable and the access token has expired).
+pub(crate) fn unavailable(
+    kind: RequestKind,
+    retry_after: Duration,
+    login_path: &str,
+) -> Response<Bytes> {
+    let mut response = match kind {
+        RequestKind::Navigation => pages::ErrorPage {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Temporarily unavailable",
+            message: "Your session could not be renewed because the identity provider is not reachable right now. Please try again in a moment.",
+            error: None,
+            description: None,
+            request_id: None,
+            retry: login_path,
+        }
+        .render(),
+        RequestKind::Api => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the session cannot be renewed right now; try again later",
+            None,
+        ),
+        RequestKind::Grpc => grpc_error(14, "the session cannot be renewed right now"),
+    };
+    let secs = retry_after.as_secs().max(1);
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 /// A redirect that is never cached.

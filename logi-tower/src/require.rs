@@ -9,7 +9,7 @@ use tower_service::Service;
 use crate::body::LogiBody;
 use crate::future::ResponseFuture;
 use crate::layer::Auth;
-use crate::reject::{RequestKind, layer_missing, unauthenticated};
+use crate::reject::{RequestKind, layer_missing, unauthenticated, unavailable};
 
 /// Refuses requests that carry no signed-in user, in the shape the caller understands: a browser
 /// navigation is sent to sign in (and comes back afterwards), an API call gets 401 with
@@ -62,25 +62,24 @@ where
 {
     type Response = Response<LogiBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        match request.extensions().get::<Auth>() {
-            Some(Auth {
-                principal: Some(_), ..
-            }) => ResponseFuture::inner(self.inner.call(request), Vec::new()),
-            Some(Auth {
-                shared,
-                principal: None,
-            }) => {
-                let kind = RequestKind::of(request.method(), request.headers());
-                ResponseFuture::ready(unauthenticated(kind, &shared.paths.login, request.uri()))
-            }
-            None => ResponseFuture::ready(layer_missing("`RequireLoginLayer`")),
+        let Some(auth) = request.extensions().get::<Auth>() else {
+            return ResponseFuture::ready(layer_missing("`RequireLoginLayer`"));
+        };
+        if auth.principal.is_some() {
+            return ResponseFuture::inner(self.inner.call(request), Vec::new());
         }
+        let kind = RequestKind::of(request.method(), request.headers());
+        let login = &auth.shared.paths.login;
+        ResponseFuture::ready(match auth.unavailable {
+            Some(retry_after) => unavailable(kind, retry_after, login),
+            None => unauthenticated(kind, login, request.uri()),
+        })
     }
 }

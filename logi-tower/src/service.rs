@@ -2,15 +2,24 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use http::{Request, Response};
+use http::{HeaderValue, Method, Request, Response};
 use tower_service::Service;
 
 use crate::body::LogiBody;
 use crate::flow::{self, Route, unix_now};
-use crate::future::ResponseFuture;
+use crate::future::{Deferred, ResponseFuture};
 use crate::layer::{Auth, Shared};
+use crate::refresh::{self, Failure};
+use crate::session::data::SessionData;
 use crate::session::manager::Loaded;
+
+/// How many remembered refreshes one request follows along a session's chain.
+const MAX_CHAIN: usize = 4;
+
+/// When the provider gave no `Retry-After`, callers are told to come back after this.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The service built by [`LogiLayer`](crate::LogiLayer). See there.
 #[derive(Clone)]
@@ -33,19 +42,25 @@ impl<S> Logi<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Logi<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
 {
     type Response = Response<LogiBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // 1. The layer's own routes never reach the inner service.
-        if let Some(route) = Route::of(&self.shared, request.uri().path()) {
+        // 1. The layer's own routes never reach the inner service. `/auth/me` is answered after
+        //    step 2, so it sees the session exactly as a handler would (refreshed if due).
+        let route = Route::of(&self.shared, request.uri().path());
+        let route_me = route == Some(Route::Me);
+        let is_read = request.method() == Method::GET || request.method() == Method::HEAD;
+        if let Some(route) = route.filter(|r| *r != Route::Me || !is_read) {
             let shared = Arc::clone(&self.shared);
             let (parts, _body) = request.into_parts();
             return ResponseFuture::own(Box::pin(async move {
@@ -55,39 +70,122 @@ where
 
         // 2. Credentials → principal.
         let now = unix_now();
+        let shared = &self.shared;
         let mut set_cookies = Vec::new();
-        let principal = match self.shared.sessions.load(request.headers(), now) {
-            Loaded::Valid { mut data, chunks } => {
-                if data.at_exp <= now {
-                    // The access token has expired and cannot be renewed here: the session ends.
-                    set_cookies = self.shared.sessions.clear(chunks);
-                    None
-                } else {
-                    if self.shared.sessions.needs_renewal(&data, now) {
-                        data.seen = now;
-                        // The session was stored before at this size, so this cannot fail in
-                        // practice; if it did, the old cookie simply stays until it expires.
-                        set_cookies = self
-                            .shared
-                            .sessions
-                            .save(&data, chunks, now)
-                            .unwrap_or_default();
-                    }
+        let principal = match shared.sessions.load(request.headers(), now) {
+            Loaded::Valid { data, chunks }
+                if refresh::is_due(&data, now, shared.refresh_margin) =>
+            {
+                if data.rt.is_some() {
+                    // Refresh first (shared with concurrent requests), then call the service
+                    // that was polled ready, leaving a fresh clone in its place.
+                    let shared = Arc::clone(shared);
+                    let clone = self.inner.clone();
+                    let mut inner = std::mem::replace(&mut self.inner, clone);
+                    return ResponseFuture::deferred(Box::pin(async move {
+                        let (auth, set_cookies) = refreshed(shared, data, chunks, now).await;
+                        if route_me {
+                            return Deferred::Own(flow::me(&auth, set_cookies));
+                        }
+                        request.extensions_mut().insert(auth);
+                        Deferred::Inner(inner.call(request).await, set_cookies)
+                    }));
+                }
+                if data.at_exp > now {
+                    // No refresh token: the session lasts as long as its access token.
                     Some(Arc::new(data.into()))
+                } else {
+                    set_cookies = shared.sessions.clear(chunks);
+                    None
                 }
             }
+            Loaded::Valid { mut data, chunks } => {
+                if shared.sessions.needs_renewal(&data, now) {
+                    data.seen = now;
+                    set_cookies = save(shared, &data, chunks, now);
+                }
+                Some(Arc::new(data.into()))
+            }
             Loaded::Unusable { chunks } => {
-                set_cookies = self.shared.sessions.clear(chunks);
+                set_cookies = shared.sessions.clear(chunks);
                 None
             }
             Loaded::None => None,
         };
-        request.extensions_mut().insert(Auth {
-            shared: Arc::clone(&self.shared),
+        let auth = Auth {
+            shared: Arc::clone(shared),
             principal,
-        });
+            unavailable: None,
+        };
+        if route_me {
+            return ResponseFuture::ready(flow::me(&auth, set_cookies));
+        }
+        request.extensions_mut().insert(auth);
 
         // 3. The app, with the session written back when it changed.
         ResponseFuture::inner(self.inner.call(request), set_cookies)
     }
+}
+
+/// The request's auth after refreshing its session, and the cookies to write.
+async fn refreshed(
+    shared: Arc<Shared>,
+    mut data: SessionData,
+    chunks: usize,
+    now: i64,
+) -> (Auth, Vec<HeaderValue>) {
+    let started = Instant::now();
+    let mut outcome = refresh::refresh(&shared, &data).await;
+    // Tokens remembered from an earlier refresh of this session may be due again by now (a
+    // request that carried a very old cookie): refresh along the chain, a bounded number of times.
+    for _ in 0..MAX_CHAIN {
+        match &outcome {
+            Ok(tokens) if tokens.finished < started => {
+                tokens.apply(&mut data);
+                if !refresh::is_due(&data, now, shared.refresh_margin) {
+                    break;
+                }
+                outcome = refresh::refresh(&shared, &data).await;
+            }
+            _ => break,
+        }
+    }
+    let (principal, unavailable, set_cookies) = match outcome {
+        Ok(tokens) => {
+            tokens.apply(&mut data);
+            data.seen = now;
+            let cookies = save(&shared, &data, chunks, now);
+            (Some(Arc::new(data.into())), None, cookies)
+        }
+        Err(Failure::Conclusive) => (None, None, shared.sessions.clear(chunks)),
+        // The provider is unreachable: keep the session; use it while its token is valid.
+        Err(Failure::Transient { .. }) if data.at_exp > now => {
+            (Some(Arc::new(data.into())), None, Vec::new())
+        }
+        Err(Failure::Transient { retry_after }) => (
+            None,
+            Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
+            Vec::new(),
+        ),
+    };
+    (
+        Auth {
+            shared,
+            principal,
+            unavailable,
+        },
+        set_cookies,
+    )
+}
+
+/// The session's cookies; on the (theoretical) failure to seal a session that was stored
+/// before, nothing is written and the old cookie stays until it expires.
+fn save(shared: &Shared, data: &SessionData, chunks: usize, now: i64) -> Vec<HeaderValue> {
+    shared
+        .sessions
+        .save(data, chunks, now)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "could not write the session back");
+            Vec::new()
+        })
 }

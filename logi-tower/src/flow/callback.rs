@@ -39,9 +39,6 @@ const PROTOCOL_CLAIMS: [&str; 15] = [
     "amr",
 ];
 
-/// Used when the token response has no `expires_in`: short, so the token is refreshed early.
-const DEFAULT_EXPIRES_IN: u64 = 300;
-
 pub(super) async fn finish(shared: &Shared, parts: &Parts) -> Response<Bytes> {
     let state = query_param(parts, "state");
     let cookies = RequestCookies::parse(&parts.headers);
@@ -172,12 +169,11 @@ async fn complete(
         claims,
         scope: tokens.scope.clone().unwrap_or_else(|| shared.scope.clone()),
         at: tokens.access_token.expose().to_owned(),
-        at_exp: now
-            + tokens
-                .expires_in
-                .unwrap_or(DEFAULT_EXPIRES_IN)
-                .min(i64::MAX as u64)
-                .cast_signed(),
+        at_iat: now,
+        at_exp: now.saturating_add(
+            i64::try_from(tokens.expires_in.unwrap_or(super::DEFAULT_EXPIRES_IN))
+                .unwrap_or(i64::MAX),
+        ),
         rt: tokens.refresh_token.as_ref().map(|t| t.expose().to_owned()),
         idt: Some(id_token.expose().to_owned()),
         nonce: Some(tx.nonce),

@@ -4,6 +4,8 @@ mod callback;
 mod login;
 mod logout;
 mod me;
+
+pub(crate) use me::me;
 pub(crate) mod pages;
 mod return_to;
 
@@ -65,7 +67,8 @@ pub(crate) async fn handle(shared: &Shared, route: Route, parts: Parts) -> Respo
         Route::Login => login::start(shared, &parts),
         Route::Callback => callback::finish(shared, &parts).await,
         Route::Logout => logout::sign_out(shared, &parts).await,
-        Route::Me => me::current_user(shared, &parts),
+        // Answered by the service once the session is resolved: see `me`.
+        Route::Me => pages::text(StatusCode::NOT_FOUND, "not found".into()),
     }
 }
 
@@ -76,6 +79,10 @@ pub(crate) fn query_param(parts: &Parts, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// Assumed access-token lifetime when a token response has no `expires_in`: short, so the
+/// token is refreshed early rather than used past its real expiry.
+pub(crate) const DEFAULT_EXPIRES_IN: u64 = 300;
 
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> i64 {

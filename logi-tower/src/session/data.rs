@@ -21,6 +21,9 @@ pub(crate) struct SessionData {
     pub(crate) scope: String,
     /// Access token.
     pub(crate) at: String,
+    /// When the access token was received.
+    #[serde(default)]
+    pub(crate) at_iat: i64,
     /// Access token expiry.
     pub(crate) at_exp: i64,
     /// Refresh token, when the provider issued one.
