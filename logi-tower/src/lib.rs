@@ -58,3 +58,22 @@ pub use verify::{Checks, IdToken, IdTokenVerifier, VerifyError, VerifyErrorKind}
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+/// Not public API: hooks for this crate's benchmarks. May change in any release.
+#[doc(hidden)]
+pub mod __private {
+    use http::HeaderMap;
+
+    use crate::LogiLayer;
+    use crate::session::manager::Loaded;
+
+    /// Opens and parses the session a request carries, as the layer does for every request;
+    /// whether it is a valid signed-in session.
+    #[must_use]
+    pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
+        matches!(
+            layer.shared.sessions.load(headers, crate::flow::unix_now()),
+            Loaded::Valid { .. }
+        )
+    }
+}

@@ -438,3 +438,28 @@ async fn several_tabs_can_sign_in_at_once() {
     assert_eq!((done1.status, done1.location()), (302, "/one"));
     assert_eq!((done2.status, done2.location()), (302, "/two"));
 }
+
+#[tokio::test]
+async fn a_test_session_signs_a_request_in_without_the_provider() {
+    use logi::testing::TestSession;
+    let app = start().await;
+    let cookie = TestSession::new("user-0042")
+        .claim("email", "grace@example.com")
+        .claim("name", "Grace Hopper")
+        .cookie_header(&app.logi);
+    let reply = Browser::new()
+        .send(
+            Method::GET,
+            &format!("{}/dashboard", app.origin),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            200,
+            "sub=user-0042 email=grace@example.com name=Grace Hopper"
+        )
+    );
+    assert_eq!(app.provider.calls(Endpoint::Token), 0);
+}

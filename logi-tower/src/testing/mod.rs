@@ -47,6 +47,7 @@ mod provider;
 mod respond;
 mod routes;
 mod server;
+mod session;
 mod state;
 mod user;
 
@@ -54,6 +55,7 @@ use std::time::Duration;
 
 pub use self::client::TestClient;
 pub use self::provider::{TestProvider, TestProviderBuilder};
+pub use self::session::TestSession;
 pub use self::user::TestUser;
 
 /// One of the provider's HTTP endpoints, for call counters and fault injection.
