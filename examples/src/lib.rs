@@ -117,6 +117,99 @@ pub async fn development_layer(
     Ok((logi, provider))
 }
 
+/// `localhost:{port}` bound on 127.0.0.1 and, where the machine has IPv6, on ::1 too: browsers
+/// may resolve `localhost` to either address.
+///
+/// Binding comes first so that a test can ask for port 0, learn the port, configure the app for
+/// `http://localhost:{port}`, and only then [`serve`](Self::serve) it.
+#[derive(Debug)]
+pub struct Localhost {
+    v4: TcpListener,
+    v6: Option<TcpListener>,
+}
+
+impl Localhost {
+    /// How many ephemeral ports to try before settling for IPv4 alone.
+    const ATTEMPTS: usize = 10;
+
+    /// Binds 127.0.0.1:`port`, then ::1 on the same port. Port 0 picks a port that is free on
+    /// both addresses (trying a few). IPv6 may be unavailable: IPv4 alone still serves
+    /// `localhost`.
+    ///
+    /// # Errors
+    /// When 127.0.0.1:`port` cannot be bound.
+    pub async fn bind(port: u16) -> std::io::Result<Self> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+            let bound = v4.local_addr()?.port();
+            match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, bound))).await {
+                Ok(v6) => return Ok(Self { v4, v6: Some(v6) }),
+                // Another program holds this port on ::1: with port 0, try another one.
+                Err(error)
+                    if port == 0
+                        && error.kind() == std::io::ErrorKind::AddrInUse
+                        && attempt < Self::ATTEMPTS => {}
+                Err(error) => {
+                    tracing::debug!(%error, "serving localhost on 127.0.0.1 only");
+                    return Ok(Self { v4, v6: None });
+                }
+            }
+        }
+    }
+
+    /// The port, the same on both addresses.
+    ///
+    /// # Errors
+    /// When the operating system cannot say (it always can for a bound listener).
+    pub fn port(&self) -> std::io::Result<u16> {
+        Ok(self.v4.local_addr()?.port())
+    }
+
+    /// Whether ::1 is served too.
+    #[must_use]
+    pub fn serves_ipv6(&self) -> bool {
+        self.v6.is_some()
+    }
+
+    /// Serves `app` on every bound address until `shutdown` completes, then lets the requests in
+    /// progress finish.
+    ///
+    /// # Errors
+    /// When accepting connections fails.
+    pub async fn serve(
+        self,
+        app: Router,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                // Resolves once `stop` is used or dropped.
+                let _ = stopped.changed().await;
+            }
+        };
+        let v6 = self
+            .v6
+            .map(|v6| axum::serve(v6, app.clone()).with_graceful_shutdown(until_stopped()));
+        let v4 = axum::serve(self.v4, app).with_graceful_shutdown(until_stopped());
+        let signal = async move {
+            shutdown.await;
+            drop(stop);
+        };
+        let v6 = async move {
+            match v6 {
+                Some(v6) => v6.await,
+                None => Ok(()),
+            }
+        };
+        let ((), v4, v6) = tokio::join!(signal, v4, v6);
+        v4.and(v6)
+    }
+}
+
 /// Serves `app` on `localhost:{port}`, both 127.0.0.1 and ::1, until Ctrl-C.
 ///
 /// # Errors
@@ -127,19 +220,10 @@ pub async fn serve_on_localhost(
     port: u16,
     name: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    // IPv6 may be unavailable on some machines: IPv4 alone still serves `localhost`.
-    let v6 = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
-        .await
-        .ok();
-    let port = v4.local_addr()?.port();
-    println!("{name}: open http://localhost:{port}/");
-    if let Some(v6) = v6 {
-        let app = app.clone();
-        tokio::spawn(async move { axum::serve(v6, app).await });
-    }
-    axum::serve(v4, app)
-        .with_graceful_shutdown(async {
+    let localhost = Localhost::bind(port).await?;
+    println!("{name}: open http://localhost:{}/", localhost.port()?);
+    localhost
+        .serve(app, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
