@@ -1,6 +1,8 @@
-//! axum extractors: [`LogiUser`], `Option<LogiUser>` and [`AccessToken`].
+//! axum extractors: [`LogiUser`], `Option<LogiUser>`, [`AccessToken`], and the guard that
+//! `#[logi::protected]` attaches to handlers.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -8,9 +10,12 @@ use axum_core::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
+use serde::de::DeserializeOwned;
 
+use crate::flow::pages;
+use crate::guard::{Guard, Invalid};
 use crate::layer::Auth;
-use crate::reject::{RequestKind, layer_missing, unauthenticated, unavailable};
+use crate::reject::{RequestKind, forbidden, layer_missing, unauthenticated, unavailable};
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.
@@ -25,11 +30,20 @@ pub enum LogiRejectionKind {
     /// [`LogiLayer`](crate::LogiLayer) is not installed in front of the handler: a bug in the
     /// app's wiring, answered with 500.
     LayerMissing,
+    /// The user is signed in but lacks the scopes a `#[logi::protected]` handler requires, or
+    /// fails its check: 403, with `WWW-Authenticate: Bearer error="insufficient_scope"` naming
+    /// the scopes for an API call, a page for a browser, `grpc-status` 7 for gRPC.
+    Forbidden,
+    /// The user's claims do not deserialize into the claims type the handler asked for (a
+    /// `LogiUser<C>` whose `C` requires a claim the user lacks, or has another type): a bug in
+    /// the app, answered with 500 naming the type; the details are logged.
+    InvalidClaims,
 }
 
 /// The rejection of the logi extractors. As a response it takes the shape the caller
 /// understands: a redirect to sign in for a browser, 401 JSON for an API call, `grpc-status`
-/// 16 for gRPC, and 500 naming `LogiLayer` when the layer is missing.
+/// 16 for gRPC, 403 for a signed-in user without the rights a protected handler requires, and
+/// 500 naming `LogiLayer` when the layer is missing.
 pub struct LogiRejection {
     kind: LogiRejectionKind,
     response: Box<http::Response<Bytes>>,
@@ -66,6 +80,12 @@ impl fmt::Display for LogiRejection {
                 f.write_str("the session cannot be renewed right now")
             }
             LogiRejectionKind::LayerMissing => f.write_str("`LogiLayer` is not installed"),
+            LogiRejectionKind::Forbidden => {
+                f.write_str("the signed-in user lacks the rights this resource requires")
+            }
+            LogiRejectionKind::InvalidClaims => {
+                f.write_str("the signed-in user's claims do not fit the requested type")
+            }
         }
     }
 }
@@ -111,22 +131,54 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
     })
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for LogiUser {
-    type Rejection = LogiRejection;
+/// The user with claims typed as `C`, or 500 naming `C`.
+fn typed<C: DeserializeOwned>(principal: Arc<Principal>) -> Result<LogiUser<C>, LogiRejection> {
+    LogiUser::new(principal).map_err(|error| invalid_claims::<C>(&Invalid(error)))
+}
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        required(parts, "`LogiUser`").map(LogiUser::new)
+fn invalid_claims<C>(error: &Invalid) -> LogiRejection {
+    let type_name = std::any::type_name::<C>();
+    tracing::error!(
+        error = %error.0,
+        "the signed-in user's claims do not deserialize into `{type_name}`"
+    );
+    LogiRejection {
+        kind: LogiRejectionKind::InvalidClaims,
+        response: Box::new(pages::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "the signed-in user's claims do not deserialize into `{type_name}` (the server log has the details)"
+            ),
+        )),
     }
 }
 
-impl<S: Send + Sync> OptionalFromRequestParts<S> for LogiUser {
+impl<S, C> FromRequestParts<S> for LogiUser<C>
+where
+    S: Send + Sync,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = LogiRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        typed(required(parts, "`LogiUser`")?)
+    }
+}
+
+impl<S, C> OptionalFromRequestParts<S> for LogiUser<C>
+where
+    S: Send + Sync,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
     type Rejection = LogiRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(principal(parts, "`Option<LogiUser>`")?.map(LogiUser::new))
+        principal(parts, "`Option<LogiUser>`")?
+            .map(typed)
+            .transpose()
     }
 }
 
@@ -135,5 +187,46 @@ impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         required(parts, "`AccessToken`").map(AccessToken::new)
+    }
+}
+
+/// The guard `#[logi::protected]` puts first among a handler's extractors: refuses the request
+/// unless the signed-in user meets `G`'s [`Requirement`](crate::guard::Requirement), before any
+/// other extractor runs. Not public API.
+pub struct Protected<G>(PhantomData<fn() -> G>);
+
+impl<G> fmt::Debug for Protected<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Protected")
+    }
+}
+
+impl<S: Send + Sync, G: Guard> FromRequestParts<S> for Protected<G> {
+    type Rejection = LogiRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let principal = required(parts, "`#[logi::protected]`")?;
+        let denial = G::REQUIREMENT
+            .denial(&principal)
+            .map_err(|error| invalid_claims::<crate::StandardClaims>(&error))?;
+        match denial {
+            None => Ok(Self(PhantomData)),
+            Some(denial) => {
+                let auth = parts
+                    .extensions
+                    .get::<Auth>()
+                    .expect("checked by `required`");
+                let kind = RequestKind::of(&parts.method, &parts.headers);
+                Err(LogiRejection {
+                    kind: LogiRejectionKind::Forbidden,
+                    response: Box::new(forbidden(
+                        kind,
+                        denial,
+                        &auth.shared.paths.login,
+                        &parts.uri,
+                    )),
+                })
+            }
+        }
     }
 }

@@ -17,6 +17,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Or protect a handler with one line, requiring scopes or a check of your own:
+//!
+//! ```
+//! # #[cfg(all(feature = "axum", feature = "macros"))] {
+//! use logi::LogiUser;
+//!
+//! #[logi::protected(scopes = ["orders:read"])]
+//! async fn orders(user: LogiUser) -> String {
+//!     format!("the orders of {}", user.sub())
+//! }
+//! # }
+//! ```
+//!
 //! The layer serves `/auth/login`, `/auth/callback`, `/auth/logout` (POST) and `/auth/me`, runs
 //! the authorization-code flow (PKCE S256, state, nonce, a confidential or public client), keeps
 //! the session sealed in `__Host-` cookies (AES-256-GCM), and verifies ID tokens under logi's
@@ -25,11 +38,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod claims;
 mod config;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
 mod future;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod grpc;
+mod guard;
 mod layer;
 pub mod provider;
 mod refresh;
@@ -42,6 +60,7 @@ mod user;
 pub mod verify;
 
 pub use body::LogiBody;
+pub use claims::StandardClaims;
 pub use config::{ConfigError, DEFAULT_SCOPES, LogiLayerBuilder, Paths, TokenAuthMethod};
 #[cfg(feature = "axum")]
 pub use extract::{LogiRejection, LogiRejectionKind};
@@ -55,17 +74,28 @@ pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
 pub use user::{AccessToken, LogiUser};
 pub use verify::{Checks, IdToken, IdTokenVerifier, VerifyError, VerifyErrorKind};
 
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use logi_macros::protected;
+
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-/// Not public API: hooks for this crate's benchmarks. May change in any release.
+/// Not public API: what `#[logi::protected]` expands to, and hooks for this crate's benchmarks.
+/// May change in any release.
 #[doc(hidden)]
 pub mod __private {
     use http::HeaderMap;
 
     use crate::LogiLayer;
     use crate::session::manager::Loaded;
+
+    #[cfg(feature = "axum")]
+    pub use crate::extract::Protected;
+    #[cfg(feature = "tonic")]
+    pub use crate::grpc::{authorize as grpc_authorize, refused as grpc_refused};
+    pub use crate::guard::{Guard, Requirement, check};
 
     /// Opens and parses the session a request carries, as the layer does for every request;
     /// whether it is a valid signed-in session.

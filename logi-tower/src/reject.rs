@@ -1,4 +1,5 @@
-//! What a request gets when it needs a signed-in user and has none: shaped by what sent it.
+//! What a request gets when it needs a signed-in user and has none, or a user with more rights
+//! than the signed-in one: shaped by what sent it.
 
 use std::time::Duration;
 
@@ -7,6 +8,8 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICA
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
 use crate::flow::pages;
+#[cfg(feature = "axum")]
+use crate::guard::Denial;
 
 /// Who is asking, as far as the response's shape is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,14 +54,7 @@ impl RequestKind {
 /// The response for a request that needs a signed-in user and has none.
 pub(crate) fn unauthenticated(kind: RequestKind, login_path: &str, uri: &Uri) -> Response<Bytes> {
     match kind {
-        RequestKind::Navigation => {
-            let return_to = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            let location = format!(
-                "{login_path}?return_to={}",
-                url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-            );
-            redirect(StatusCode::FOUND, &location)
-        }
+        RequestKind::Navigation => redirect(StatusCode::FOUND, &sign_in_again(login_path, uri)),
         RequestKind::Api => json_error(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
@@ -100,6 +96,68 @@ pub(crate) fn unavailable(
         .headers_mut()
         .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
     response
+}
+
+/// The response for a signed-in user who lacks the scopes, or fails the check, a resource
+/// requires: 403 with RFC 6750's `insufficient_scope` for an API call, a page for a browser
+/// (its link signs in again, which picks up newly granted scopes), `grpc-status` 7 for gRPC.
+#[cfg(feature = "axum")]
+pub(crate) fn forbidden(
+    kind: RequestKind,
+    denial: Denial,
+    login_path: &str,
+    uri: &Uri,
+) -> Response<Bytes> {
+    let description = denial.description();
+    match kind {
+        RequestKind::Navigation => {
+            let retry = sign_in_again(login_path, uri);
+            pages::ErrorPage {
+                status: StatusCode::FORBIDDEN,
+                title: "Access denied",
+                message: "You are signed in, but your account is not allowed to open this page. If you were just granted access, sign in again.",
+                error: Some("insufficient_scope"),
+                description: Some(&description),
+                request_id: None,
+                retry: &retry,
+            }
+            .render()
+        }
+        RequestKind::Api => {
+            let mut body = serde_json::json!({
+                "error": "insufficient_scope",
+                "error_description": description,
+            });
+            if let Some(scope) = denial.scope() {
+                body["scope"] = scope.into();
+            }
+            let mut response = json(StatusCode::FORBIDDEN, &body);
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                insufficient_scope(denial.scope().as_deref()),
+            );
+            response
+        }
+        RequestKind::Grpc => grpc_error(7, "permission denied"),
+    }
+}
+
+/// `Bearer error="insufficient_scope", scope="…"` (RFC 6750 section 3).
+#[cfg(feature = "axum")]
+fn insufficient_scope(scope: Option<&str>) -> HeaderValue {
+    const PLAIN: &str = "Bearer error=\"insufficient_scope\"";
+    scope
+        .and_then(|scope| HeaderValue::try_from(format!("{PLAIN}, scope=\"{scope}\"")).ok())
+        .unwrap_or_else(|| HeaderValue::from_static(PLAIN))
+}
+
+/// The sign-in path, coming back to `uri`.
+fn sign_in_again(login_path: &str, uri: &Uri) -> String {
+    let return_to = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    format!(
+        "{login_path}?return_to={}",
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    )
 }
 
 /// A redirect that is never cached.
@@ -231,5 +289,45 @@ mod tests {
         assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer");
         let r = unauthenticated(RequestKind::Grpc, "/auth/login", &uri);
         assert_eq!(r.headers()["grpc-status"], "16");
+    }
+
+    #[test]
+    #[cfg(feature = "axum")]
+    fn forbidden_names_the_scopes_in_the_callers_shape() {
+        let uri: Uri = "/orders?x=1".parse().unwrap();
+        let denial = Denial::Scopes(&["orders:read", "orders:write"]);
+        let r = forbidden(RequestKind::Api, denial, "/auth/login", &uri);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.headers()[WWW_AUTHENTICATE],
+            r#"Bearer error="insufficient_scope", scope="orders:read orders:write""#
+        );
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "insufficient_scope");
+        assert_eq!(body["scope"], "orders:read orders:write");
+
+        let r = forbidden(RequestKind::Api, Denial::Check, "/auth/login", &uri);
+        assert_eq!(
+            r.headers()[WWW_AUTHENTICATE],
+            r#"Bearer error="insufficient_scope""#
+        );
+
+        let r = forbidden(RequestKind::Navigation, denial, "/auth/login", &uri);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(
+            r.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let page = std::str::from_utf8(r.body()).unwrap();
+        assert!(page.contains("orders:read, orders:write"), "{page}");
+        assert!(
+            page.contains("/auth/login?return_to=%2Forders%3Fx%3D1"),
+            "{page}"
+        );
+
+        let r = forbidden(RequestKind::Grpc, denial, "/auth/login", &uri);
+        assert_eq!(r.headers()["grpc-status"], "7");
     }
 }

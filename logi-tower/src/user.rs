@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::Secret;
+use crate::claims::{self, StandardClaims};
 use crate::session::data::SessionData;
 
 /// Who is signed in, attached by the layer to each request's extensions.
@@ -16,6 +17,12 @@ pub(crate) struct Principal {
     pub(crate) claims: Map<String, Value>,
     pub(crate) scopes: Vec<String>,
     pub(crate) access_token: Secret,
+}
+
+impl Principal {
+    pub(crate) fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
 }
 
 impl From<SessionData> for Principal {
@@ -30,7 +37,7 @@ impl From<SessionData> for Principal {
     }
 }
 
-/// The signed-in user.
+/// The signed-in user, with their identity claims typed as `C`.
 ///
 /// With the `axum` feature it is an extractor: a handler that takes `LogiUser` runs only for a
 /// signed-in user (others are sent to sign in, or get 401), and one that takes
@@ -45,12 +52,46 @@ impl From<SessionData> for Principal {
 /// }
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct LogiUser {
+///
+/// `C` defaults to logi's [`StandardClaims`]. Name your own type to read claims of your own
+/// (`sub` and `iss` are among the claims it sees). The claims are deserialized once, when the
+/// user is extracted; claims that do not fit `C` are a bug in the app, answered with 500 and
+/// logged (see [`LogiRejectionKind::InvalidClaims`](crate::LogiRejectionKind::InvalidClaims)), so
+/// make the claims a user may lack `Option`s or `#[serde(default)]`:
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use logi::LogiUser;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Claims {
+///     #[serde(default)]
+///     identity_verified_level: u8,
+///     #[serde(rename = "acme:team")]
+///     team: Option<String>,
+/// }
+///
+/// async fn payouts(user: LogiUser<Claims>) -> String {
+///     let claims = user.claims();
+///     format!("level {} in {:?}", claims.identity_verified_level, claims.team)
+/// }
+/// # }
+/// ```
+pub struct LogiUser<C = StandardClaims> {
     principal: Arc<Principal>,
+    claims: Arc<C>,
 }
 
-impl fmt::Debug for LogiUser {
+impl<C> Clone for LogiUser<C> {
+    fn clone(&self) -> Self {
+        Self {
+            principal: Arc::clone(&self.principal),
+            claims: Arc::clone(&self.claims),
+        }
+    }
+}
+
+impl<C> fmt::Debug for LogiUser<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LogiUser")
             .field("issuer", &self.principal.iss)
@@ -60,9 +101,26 @@ impl fmt::Debug for LogiUser {
     }
 }
 
-impl LogiUser {
-    pub(crate) fn new(principal: Arc<Principal>) -> Self {
-        Self { principal }
+impl<C: DeserializeOwned> LogiUser<C> {
+    /// The user, with their claims deserialized into `C`.
+    #[cfg(any(feature = "axum", feature = "tonic"))]
+    pub(crate) fn new(principal: Arc<Principal>) -> Result<Self, serde_json::Error> {
+        let claims = Arc::new(claims::deserialize(&principal)?);
+        Ok(Self { principal, claims })
+    }
+}
+
+impl<C> LogiUser<C> {
+    /// The user's identity claims, typed (deserialized once, when the user was extracted).
+    ///
+    /// ```
+    /// fn verified(user: &logi::LogiUser) -> bool {
+    ///     user.claims().identity_verified_level >= Some(2)
+    /// }
+    /// ```
+    #[must_use]
+    pub fn claims(&self) -> &C {
+        &self.claims
     }
 
     /// The user's identifier at this client (`sub`). logi's subjects are pairwise: key your
@@ -111,7 +169,7 @@ impl LogiUser {
     /// Whether `scope` was granted.
     #[must_use]
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.principal.scopes.iter().any(|s| s == scope)
+        self.principal.has_scope(scope)
     }
 
     /// One identity claim as JSON, e.g. `identity_verified_level`.
@@ -120,7 +178,7 @@ impl LogiUser {
         self.principal.claims.get(name)
     }
 
-    /// Every claim (`sub` and `iss` included) deserialized into your own type.
+    /// Every claim (`sub` and `iss` included) deserialized into another type, on demand.
     ///
     /// # Errors
     /// When the claims do not have `T`'s shape (a missing required field, a wrong type).
@@ -133,14 +191,11 @@ impl LogiUser {
     ///     #[serde(default)]
     ///     identity_verified_level: u8,
     /// }
-    /// let claims: Claims = user.claims()?;
+    /// let claims: Claims = user.claims_as()?;
     /// # Ok(()) }
     /// ```
-    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let mut all = self.principal.claims.clone();
-        all.insert("sub".into(), self.principal.sub.clone().into());
-        all.insert("iss".into(), self.principal.iss.clone().into());
-        serde_json::from_value(Value::Object(all))
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        claims::deserialize(&self.principal)
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
@@ -157,6 +212,7 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
+    #[cfg(feature = "axum")]
     pub(crate) fn new(principal: Arc<Principal>) -> Self {
         Self { principal }
     }
