@@ -67,6 +67,15 @@ pub async fn start_with(
     provider: logi::testing::TestProviderBuilder,
     configure: impl FnOnce(logi::LogiLayerBuilder) -> logi::LogiLayerBuilder,
 ) -> App {
+    start_app(provider, configure, routes).await
+}
+
+/// Starts a provider and the app that `routes` builds, behind the layer.
+pub async fn start_app(
+    provider: logi::testing::TestProviderBuilder,
+    configure: impl FnOnce(logi::LogiLayerBuilder) -> logi::LogiLayerBuilder,
+    routes: impl FnOnce(&LogiLayer) -> Router,
+) -> App {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let origin = format!("http://127.0.0.1:{}", addr.port());
