@@ -42,6 +42,8 @@ pub mod quickstart {
         page("logi quickstart", &action)
     }
 
+    /// Signed-in users only: others are sent to sign in and come back here.
+    #[logi::protected]
     async fn dashboard(user: LogiUser) -> Html<String> {
         let body = format!(
             "<dl><dt>sub</dt><dd><code id=\"sub\">{}</code></dd>\
