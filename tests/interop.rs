@@ -64,15 +64,27 @@ async fn refreshes_through_oidc_provider_with_rotation() {
         // Past the access token's expiry: the next request refreshes transparently.
         tokio::time::sleep(Duration::from_millis(3_100)).await;
         app.expect_signed_in().await;
-        assert_eq!(app.calls("POST", "/token").await, 1 + round, "one refresh per expiry");
+        assert_eq!(
+            app.calls("POST", "/token").await,
+            1 + round,
+            "one refresh per expiry"
+        );
     }
     let grants = app.provider.events("grant.success").await;
-    let refreshes = grants.iter().filter(|e| e["grant_type"] == "refresh_token").count();
+    let refreshes = grants
+        .iter()
+        .filter(|e| e["grant_type"] == "refresh_token")
+        .count();
     assert_eq!(refreshes, 2);
-    assert!(app.provider.events("grant.error").await.is_empty(), "no refresh was refused");
+    assert!(
+        app.provider.events("grant.error").await.is_empty(),
+        "no refresh was refused"
+    );
     // Rotation is on: the first refresh token was consumed, and the app now holds a newer one.
     // (Presenting the spent one again would make oidc-provider revoke the whole grant.)
-    app.provider.wait_for("refresh_token.consumed", |e| e["token"] == first.as_str()).await;
+    app.provider
+        .wait_for("refresh_token.consumed", |e| e["token"] == first.as_str())
+        .await;
     assert_ne!(app.latest_refresh_token().await, first);
     app.sign_out().await;
 }

@@ -10,7 +10,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::layer::Auth;
-use crate::reject::{RequestKind, layer_missing, unauthenticated, unavailable};
+use crate::reject::{Refusal, layer_missing, refuse};
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.
@@ -19,6 +19,9 @@ use crate::user::{AccessToken, LogiUser, Principal};
 pub enum LogiRejectionKind {
     /// Nobody is signed in.
     Unauthenticated,
+    /// The request presented a bearer token that is malformed or failed verification: 401 with
+    /// `WWW-Authenticate: Bearer error="invalid_token"` (or `invalid_request`).
+    InvalidToken,
     /// The session's access token has expired and cannot be renewed right now (the provider is
     /// unreachable): 503 with `Retry-After`. The session is kept.
     Unavailable,
@@ -62,6 +65,7 @@ impl fmt::Display for LogiRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             LogiRejectionKind::Unauthenticated => f.write_str("sign in required"),
+            LogiRejectionKind::InvalidToken => f.write_str("the bearer token was refused"),
             LogiRejectionKind::Unavailable => {
                 f.write_str("the session cannot be renewed right now")
             }
@@ -97,17 +101,15 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
         .extensions
         .get::<Auth>()
         .expect("checked by `principal`");
-    let login = &*auth.shared.paths.login;
-    let kind = RequestKind::of(&parts.method, &parts.headers);
-    Err(match auth.unavailable {
-        Some(retry_after) => LogiRejection {
-            kind: LogiRejectionKind::Unavailable,
-            response: Box::new(unavailable(kind, retry_after, login)),
-        },
-        None => LogiRejection {
-            kind: LogiRejectionKind::Unauthenticated,
-            response: Box::new(unauthenticated(kind, login, &parts.uri)),
-        },
+    let (refusal, response) = refuse(auth, &parts.method, &parts.headers, &parts.uri);
+    let kind = match refusal {
+        Refusal::Unauthenticated => LogiRejectionKind::Unauthenticated,
+        Refusal::InvalidToken => LogiRejectionKind::InvalidToken,
+        Refusal::Unavailable => LogiRejectionKind::Unavailable,
+    };
+    Err(LogiRejection {
+        kind,
+        response: Box::new(response),
     })
 }
 

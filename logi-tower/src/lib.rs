@@ -24,6 +24,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bearer;
 mod body;
 mod config;
 #[cfg(feature = "axum")]
@@ -53,7 +54,10 @@ pub use secret::Secret;
 pub use service::Logi;
 pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
 pub use user::{AccessToken, LogiUser};
-pub use verify::{Checks, IdToken, IdTokenVerifier, VerifyError, VerifyErrorKind};
+pub use verify::{
+    AccessTokenVerifier, Checks, IdToken, IdTokenVerifier, VerifiedAccessToken, VerifyError,
+    VerifyErrorKind,
+};
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -71,9 +75,11 @@ pub mod __private {
     /// whether it is a valid signed-in session.
     #[must_use]
     pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
-        matches!(
-            layer.shared.sessions.load(headers, crate::flow::unix_now()),
-            Loaded::Valid { .. }
-        )
+        layer.shared.web.as_ref().is_some_and(|web| {
+            matches!(
+                web.sessions.load(headers, crate::flow::unix_now()),
+                Loaded::Valid { .. }
+            )
+        })
     }
 }

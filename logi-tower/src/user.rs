@@ -30,6 +30,19 @@ impl From<SessionData> for Principal {
     }
 }
 
+impl Principal {
+    /// The principal of a verified bearer token.
+    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: &str) -> Self {
+        Self {
+            iss: token.issuer,
+            sub: token.subject,
+            claims: token.claims,
+            scopes: token.scopes,
+            access_token: Secret::new(raw),
+        }
+    }
+}
+
 /// The signed-in user.
 ///
 /// With the `axum` feature it is an extractor: a handler that takes `LogiUser` runs only for a

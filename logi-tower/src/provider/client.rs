@@ -119,7 +119,6 @@ pub(crate) struct OidcClient {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<Secret>,
     pub(crate) auth_method: TokenAuthMethod,
-    pub(crate) redirect_uri: Url,
 }
 
 impl OidcClient {
@@ -128,11 +127,12 @@ impl OidcClient {
         &self,
         code: &str,
         code_verifier: &str,
+        redirect_uri: &Url,
     ) -> Result<TokenResponse, CallError> {
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", self.redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", code_verifier),
         ];
         self.token_request(&form).await
