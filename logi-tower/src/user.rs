@@ -78,6 +78,22 @@ impl LogiUser {
         Self { principal }
     }
 
+    /// The signed-in user [`LogiLayer`](crate::LogiLayer) attached to a request, for tower
+    /// stacks without axum's extractors; `None` when signed out or without the layer.
+    ///
+    /// ```
+    /// # fn f(request: http::Request<()>) {
+    /// if let Some(user) = logi::LogiUser::from_extensions(request.extensions()) {
+    ///     println!("{}", user.sub());
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        let auth = extensions.get::<crate::layer::Auth>()?;
+        auth.principal.clone().map(Self::new)
+    }
+
     /// The user's identifier at this client (`sub`). logi's subjects are pairwise: key your
     /// users on [`issuer`](Self::issuer) + `sub`, never on email.
     #[must_use]
@@ -172,6 +188,14 @@ pub struct AccessToken {
 impl AccessToken {
     pub(crate) fn new(principal: Arc<Principal>) -> Self {
         Self { principal }
+    }
+
+    /// The signed-in user's access token from a request's extensions, for tower stacks without
+    /// axum's extractors; `None` when signed out or without the layer.
+    #[must_use]
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        let auth = extensions.get::<crate::layer::Auth>()?;
+        auth.principal.clone().map(Self::new)
     }
 
     /// The token itself, for an `Authorization: Bearer` header. Never log it.
