@@ -250,9 +250,10 @@ impl LogiLayerBuilder {
         self
     }
 
-    /// How many verified bearer tokens are remembered (default 10 000).
+    /// How many verified bearer tokens are remembered until they expire (default 10 000; 0
+    /// verifies every request's token from scratch).
     pub fn token_cache_capacity(mut self, capacity: usize) -> Self {
-        self.token_cache_capacity = capacity.max(1);
+        self.token_cache_capacity = capacity;
         self
     }
 

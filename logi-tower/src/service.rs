@@ -77,8 +77,18 @@ where
         match bearer::presented(request.headers()) {
             Presented::Nothing => {}
             Presented::Token(token) => {
-                if let Some(principal) = shared.token_cache.get(token, now) {
+                let key = bearer::key(token);
+                if let Some(principal) = shared.token_cache.get(&key, now) {
                     let auth = Auth::new(shared, Some(principal));
+                    if route_me {
+                        return ResponseFuture::ready(flow::me(&auth, Vec::new()));
+                    }
+                    request.extensions_mut().insert(auth);
+                    return ResponseFuture::inner(self.inner.call(request), Vec::new());
+                }
+                if let Err(why) = bearer::check_token(token) {
+                    let mut auth = Auth::new(shared, None);
+                    auth.credential_error = Some(CredentialError::Malformed(why));
                     if route_me {
                         return ResponseFuture::ready(flow::me(&auth, Vec::new()));
                     }
@@ -88,7 +98,7 @@ where
                 let token = token.to_owned();
                 let mut inner = self.take_ready_inner();
                 return ResponseFuture::deferred(Box::pin(async move {
-                    let auth = verify_bearer(shared, &token, now).await;
+                    let auth = verify_bearer(shared, &token, key, now).await;
                     if route_me {
                         return Deferred::Own(flow::me(&auth, Vec::new()));
                     }
@@ -170,14 +180,14 @@ impl<S: Clone> Logi<S> {
 }
 
 /// Verifies a bearer token not seen before, and remembers it.
-async fn verify_bearer(shared: Arc<Shared>, token: &str, now: i64) -> Auth {
+async fn verify_bearer(shared: Arc<Shared>, token: &str, key: bearer::Key, now: i64) -> Auth {
     match shared.access_tokens.verify(token).await {
         Ok(verified) => {
             let expires_at = verified.expires_at;
             let principal = Arc::new(Principal::from_access_token(verified, token));
             shared
                 .token_cache
-                .insert(token, expires_at, Arc::clone(&principal), now);
+                .insert(key, expires_at, Arc::clone(&principal), now);
             Auth::new(shared, Some(principal))
         }
         Err(error) => {

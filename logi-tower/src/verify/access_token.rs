@@ -2,10 +2,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::claims::{Audience, numeric_date};
 use super::id_token::unix;
 use super::jws::Jws;
 use super::{VerifyError, VerifyErrorKind as Kind};
@@ -25,24 +23,6 @@ pub struct AccessTokenVerifier {
     audiences: Arc<[String]>,
     skew: i64,
     jwks: Jwks,
-}
-
-#[derive(Deserialize)]
-struct Claims {
-    iss: Option<String>,
-    sub: Option<String>,
-    #[serde(default)]
-    aud: Audience,
-    #[serde(default, deserialize_with = "numeric_date")]
-    exp: Option<i64>,
-    #[serde(default, deserialize_with = "numeric_date")]
-    iat: Option<i64>,
-    #[serde(default, deserialize_with = "numeric_date")]
-    nbf: Option<i64>,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(flatten)]
-    rest: Map<String, Value>,
 }
 
 /// Claims that describe the token rather than the user: not kept among the user's claims.
@@ -145,55 +125,91 @@ impl AccessTokenVerifier {
         let kid = jws.rs256_kid()?;
         let key = self.jwks.key(kid).await?;
         jws.verify_signature(&key)?;
-        let claims: Claims = serde_json::from_slice(&jws.payload).map_err(|_| {
+        // One pass into a map: the registered claims are taken out, the rest stay as the
+        // user's claims.
+        let claims: Map<String, Value> = serde_json::from_slice(&jws.payload).map_err(|_| {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;
         self.check(claims, unix(now))
     }
 
-    fn check(&self, claims: Claims, now: i64) -> Result<VerifiedAccessToken, VerifyError> {
-        let Some(iss) = claims.iss.filter(|iss| *iss == *self.issuer) else {
-            return Err(VerifyError::new(
-                Kind::IssMismatch,
-                "iss is not the expected issuer",
-            ));
+    fn check(
+        &self,
+        mut claims: Map<String, Value>,
+        now: i64,
+    ) -> Result<VerifiedAccessToken, VerifyError> {
+        let iss = match claims.remove("iss") {
+            Some(Value::String(iss)) if *iss == *self.issuer => iss,
+            _ => {
+                return Err(VerifyError::new(
+                    Kind::IssMismatch,
+                    "iss is not the expected issuer",
+                ));
+            }
         };
-        if !claims.aud.0.iter().any(|a| self.audiences.contains(a)) {
+        let names_us = |aud: &Value| {
+            aud.as_str()
+                .is_some_and(|a| self.audiences.iter().any(|x| x == a))
+        };
+        let aud_ok = match claims.remove("aud") {
+            Some(Value::Array(auds)) => auds.iter().any(names_us),
+            Some(aud) => names_us(&aud),
+            None => false,
+        };
+        if !aud_ok {
             return Err(VerifyError::new(
                 Kind::AudMismatch,
                 "aud does not name this API",
             ));
         }
-        let Some(exp) = claims.exp else {
+        let Some(exp) = date(claims.remove("exp"))? else {
             return Err(VerifyError::new(Kind::MissingClaim, "exp is missing"));
         };
         if now >= exp.saturating_add(self.skew) {
             return Err(VerifyError::new(Kind::Expired, "the token has expired"));
         }
         let future = |t: Option<i64>| t.is_some_and(|t| t > now.saturating_add(self.skew));
-        if future(claims.nbf) || future(claims.iat) {
+        if future(date(claims.remove("nbf"))?) || future(date(claims.remove("iat"))?) {
             return Err(VerifyError::new(
                 Kind::Expired,
                 "the token is not valid yet",
             ));
         }
-        let sub = match claims.sub {
-            Some(sub) if !sub.is_empty() => sub,
+        let sub = match claims.remove("sub") {
+            Some(Value::String(sub)) if !sub.is_empty() => sub,
             _ => return Err(VerifyError::new(Kind::MissingClaim, "sub is missing")),
         };
-        let mut rest = claims.rest;
-        rest.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()));
+        let scopes = match claims.remove("scope") {
+            Some(Value::String(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        claims.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()));
         Ok(VerifiedAccessToken {
             issuer: iss,
             subject: sub,
             expires_at: exp,
-            scopes: claims
-                .scope
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            claims: rest,
+            scopes,
+            claims,
         })
+    }
+}
+
+/// A NumericDate claim: seconds since the epoch, fractions truncated.
+fn date(value: Option<Value>) -> Result<Option<i64>, VerifyError> {
+    let malformed = |what| VerifyError::new(Kind::Malformed, what);
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| {
+                // Truncation is what RFC 7519's NumericDate allows for fractional seconds.
+                #[allow(clippy::cast_possible_truncation)]
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
+            .map(Some)
+            .ok_or_else(|| malformed("a date claim is out of range")),
+        Some(_) => Err(malformed("a date claim is not a number")),
     }
 }
