@@ -131,6 +131,7 @@ pub struct LogiLayerBuilder {
     pub(crate) successor_ttl: Duration,
     pub(crate) audiences: Vec<String>,
     pub(crate) token_cache_capacity: usize,
+    pub(crate) opaque_tokens: bool,
 }
 
 impl Default for LogiLayerBuilder {
@@ -156,6 +157,7 @@ impl Default for LogiLayerBuilder {
             successor_ttl: Duration::from_secs(120),
             audiences: Vec::new(),
             token_cache_capacity: 10_000,
+            opaque_tokens: false,
         }
     }
 }
@@ -202,6 +204,9 @@ impl LogiLayerBuilder {
                 .filter(|a| !a.is_empty())
                 .map(str::to_owned)
                 .collect();
+        }
+        if let Some(v) = var("LOGI_OPAQUE_TOKENS") {
+            self.opaque_tokens = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
         if let Some(v) = var("LOGI_PUBLIC_URL") {
             self.public_url = Some(v.trim().to_owned());
@@ -254,6 +259,16 @@ impl LogiLayerBuilder {
     /// verifies every request's token from scratch).
     pub fn token_cache_capacity(mut self, capacity: usize) -> Self {
         self.token_cache_capacity = capacity;
+        self
+    }
+
+    /// Accepts opaque (non-JWT) bearer tokens, validated with the provider: through its
+    /// introspection endpoint (RFC 7662, with the client credentials) when discovery names one,
+    /// else through userinfo (which proves the token and the user, but not its scopes). Answers
+    /// are cached for a minute at most. logi issues JWT access tokens, so this is off by default
+    /// (`LOGI_OPAQUE_TOKENS=true` turns it on).
+    pub fn opaque_tokens(mut self, enabled: bool) -> Self {
+        self.opaque_tokens = enabled;
         self
     }
 

@@ -53,6 +53,14 @@ pub(crate) struct Shared {
     /// Bearer tokens: verification and the cache of verified tokens.
     pub(crate) access_tokens: AccessTokenVerifier,
     pub(crate) token_cache: TokenCache,
+    /// Opaque (non-JWT) bearer tokens are validated with the provider when this is set.
+    pub(crate) opaque: Option<Opaque>,
+}
+
+/// What validating opaque tokens needs: the provider's endpoints and client credentials.
+pub(crate) struct Opaque {
+    pub(crate) client: OidcClient,
+    pub(crate) audiences: Vec<String>,
 }
 
 impl Shared {
@@ -167,6 +175,20 @@ impl LogiLayerBuilder {
             ProviderMetadata::discover(&http, &b.issuer, b.expected_issuer.as_deref()).await?;
         let jwks = Jwks::from_provider(&http, &metadata);
         let issuer = metadata.issuer.clone();
+        if b.opaque_tokens && metadata.introspection_endpoint.is_some() && b.client_id.is_none() {
+            // Introspection needs the client's credentials.
+            return Err(ConfigError::Missing("LOGI_CLIENT_ID"));
+        }
+        let opaque = b.opaque_tokens.then(|| Opaque {
+            client: OidcClient {
+                http: http.clone(),
+                metadata: metadata.clone(),
+                client_id: b.client_id.clone().unwrap_or_default(),
+                client_secret: b.client_secret.clone(),
+                auth_method: b.token_auth,
+            },
+            audiences: audiences.clone(),
+        });
         let access_tokens =
             AccessTokenVerifier::with_audiences(issuer.clone(), audiences, jwks.clone())
                 .with_clock_skew(b.clock_skew);
@@ -200,6 +222,7 @@ impl LogiLayerBuilder {
             web,
             access_tokens,
             token_cache: TokenCache::new(b.token_cache_capacity),
+            opaque,
         };
         Ok(LogiLayer {
             shared: Arc::new(shared),

@@ -32,6 +32,7 @@ mod extract;
 mod flow;
 mod future;
 mod layer;
+mod opaque;
 pub mod provider;
 mod refresh;
 mod reject;

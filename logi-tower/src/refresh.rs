@@ -191,7 +191,7 @@ async fn run(shared: &Web, session: &SessionData) -> Outcome {
                 tracing::warn!(sub = %session.sub, "a refreshed ID token names another user; the session ends");
                 return Err(Failure::Conclusive);
             }
-            Err(error) if error.kind() == crate::VerifyErrorKind::KeysUnavailable => {
+            Err(error) if error.kind() == crate::VerifyErrorKind::Unavailable => {
                 tracing::warn!(%error, "cannot check the refreshed ID token now");
                 return Err(Failure::Transient { retry_after: None });
             }

@@ -75,7 +75,7 @@ pub(crate) fn refuse(
     let kind = RequestKind::of(method, headers);
     let login = auth.shared.login_path();
     match (&auth.credential_error, auth.unavailable) {
-        (Some(CredentialError::Invalid(e)), _) if e.kind() == VerifyErrorKind::KeysUnavailable => (
+        (Some(CredentialError::Invalid(e)), _) if e.kind() == VerifyErrorKind::Unavailable => (
             Refusal::Unavailable,
             unavailable(kind, DEFAULT_RETRY_AFTER, login.unwrap_or("/")),
         ),

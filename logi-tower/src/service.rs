@@ -181,7 +181,14 @@ impl<S: Clone> Logi<S> {
 
 /// Verifies a bearer token not seen before, and remembers it.
 async fn verify_bearer(shared: Arc<Shared>, token: &str, key: bearer::Key, now: i64) -> Auth {
-    match shared.access_tokens.verify(token).await {
+    let verified = match &shared.opaque {
+        Some(opaque) if !crate::opaque::is_jwt(token) => {
+            let (client, audiences) = (&opaque.client, &opaque.audiences);
+            crate::opaque::validate(client, &shared.issuer, audiences, token, now).await
+        }
+        _ => shared.access_tokens.verify(token).await,
+    };
+    match verified {
         Ok(verified) => {
             let expires_at = verified.expires_at;
             let principal = Arc::new(Principal::from_access_token(verified, token));

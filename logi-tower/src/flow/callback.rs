@@ -139,7 +139,7 @@ async fn complete(
                 code = error.code(),
                 "refusing a sign-in: the ID token failed verification"
             );
-            let status = if error.kind() == crate::VerifyErrorKind::KeysUnavailable {
+            let status = if error.kind() == crate::VerifyErrorKind::Unavailable {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {
                 StatusCode::BAD_REQUEST

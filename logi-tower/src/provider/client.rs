@@ -196,6 +196,30 @@ impl OidcClient {
         serde_json::from_slice(&response.body).map_err(|_| CallError::Invalid("userinfo response"))
     }
 
+    /// Asks the introspection endpoint (RFC 7662) about a token.
+    pub(crate) async fn introspect(
+        &self,
+        token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, CallError> {
+        let Some(url) = self.metadata.introspection_endpoint.clone() else {
+            return Err(CallError::Invalid(
+                "the provider has no introspection endpoint",
+            ));
+        };
+        let request = self.authenticated(
+            url,
+            &[("token", token), ("token_type_hint", "access_token")],
+        );
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(CallError::Transport)?;
+        let response = check_status(response)?;
+        serde_json::from_slice(&response.body)
+            .map_err(|_| CallError::Invalid("introspection response"))
+    }
+
     /// Revokes a token (RFC 7009). Does nothing when the provider has no revocation endpoint.
     pub(crate) async fn revoke(&self, token: &str, hint: &str) -> Result<(), CallError> {
         let Some(url) = self.metadata.revocation_endpoint.clone() else {
