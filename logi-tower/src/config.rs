@@ -129,6 +129,9 @@ pub struct LogiLayerBuilder {
     pub(crate) http: Option<HttpClient>,
     pub(crate) refresh_margin: Duration,
     pub(crate) successor_ttl: Duration,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) token_cache_capacity: usize,
+    pub(crate) opaque_tokens: bool,
 }
 
 impl Default for LogiLayerBuilder {
@@ -152,6 +155,9 @@ impl Default for LogiLayerBuilder {
             http: None,
             refresh_margin: Duration::from_secs(60),
             successor_ttl: Duration::from_secs(120),
+            audiences: Vec::new(),
+            token_cache_capacity: 10_000,
+            opaque_tokens: false,
         }
     }
 }
@@ -191,6 +197,17 @@ impl LogiLayerBuilder {
             self.session_keys =
                 Some(SessionKeys::from_base64_list(&v).map_err(ConfigError::SessionKey)?);
         }
+        if let Some(v) = var("LOGI_AUDIENCE") {
+            self.audiences = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = var("LOGI_OPAQUE_TOKENS") {
+            self.opaque_tokens = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
         if let Some(v) = var("LOGI_PUBLIC_URL") {
             self.public_url = Some(v.trim().to_owned());
         }
@@ -211,7 +228,7 @@ impl LogiLayerBuilder {
         self
     }
 
-    /// The client id (`LOGI_CLIENT_ID`). Required.
+    /// The client id (`LOGI_CLIENT_ID`). Required for the browser sign-in.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
         self
@@ -223,10 +240,35 @@ impl LogiLayerBuilder {
         self
     }
 
-    /// The callback URL registered with the provider (`LOGI_REDIRECT_URI`). Required; must be
-    /// `https://`, or `http://` on a loopback host.
+    /// The callback URL registered with the provider (`LOGI_REDIRECT_URI`); must be `https://`,
+    /// or `http://` on a loopback host. Without it the layer serves no browser routes and only
+    /// accepts bearer tokens (an API): then only the issuer and the audience are needed.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// An audience that bearer tokens must name in `aud` (`LOGI_AUDIENCE`, comma separated for
+    /// several). Default: the client id, which is what logi's access tokens carry.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// How many verified bearer tokens are remembered until they expire (default 10 000; 0
+    /// verifies every request's token from scratch).
+    pub fn token_cache_capacity(mut self, capacity: usize) -> Self {
+        self.token_cache_capacity = capacity;
+        self
+    }
+
+    /// Accepts opaque (non-JWT) bearer tokens, validated with the provider: through its
+    /// introspection endpoint (RFC 7662, with the client credentials) when discovery names one,
+    /// else through userinfo (which proves the token and the user, but not its scopes). Answers
+    /// are cached for a minute at most. logi issues JWT access tokens, so this is off by default
+    /// (`LOGI_OPAQUE_TOKENS=true` turns it on).
+    pub fn opaque_tokens(mut self, enabled: bool) -> Self {
+        self.opaque_tokens = enabled;
         self
     }
 
@@ -323,17 +365,30 @@ impl LogiLayerBuilder {
                 "must be an https:// URL (http:// only on localhost, 127.0.0.1 or [::1])",
             )
         })?;
-        let client_id = self
-            .client_id
-            .clone()
-            .ok_or(ConfigError::Missing("LOGI_CLIENT_ID"))?;
-        if client_id.trim().is_empty() {
-            return Err(ConfigError::Missing("LOGI_CLIENT_ID"));
+        let client_id = self.client_id.clone().filter(|id| !id.trim().is_empty());
+        let mut audiences = self.audiences.clone();
+        if audiences.is_empty() {
+            audiences.extend(client_id.clone());
         }
-        let redirect_uri = self
-            .redirect_uri
-            .as_deref()
-            .ok_or(ConfigError::Missing("LOGI_REDIRECT_URI"))?;
+        let web = match self.redirect_uri.as_deref() {
+            Some(redirect_uri) => {
+                let client_id = client_id
+                    .clone()
+                    .ok_or(ConfigError::Missing("LOGI_CLIENT_ID"))?;
+                Some(self.check_web(client_id, redirect_uri)?)
+            }
+            // No redirect URI: an API that only accepts bearer tokens.
+            None if audiences.is_empty() => return Err(ConfigError::Missing("LOGI_AUDIENCE")),
+            None => None,
+        };
+        Ok(Checked {
+            audiences,
+            web,
+            builder: self,
+        })
+    }
+
+    fn check_web(&self, client_id: String, redirect_uri: &str) -> Result<WebSettings, ConfigError> {
         let redirect_uri = Url::parse(redirect_uri)
             .map_err(|e| invalid("LOGI_REDIRECT_URI", format!("is not a URL ({e})")))?;
         if !is_secure_or_loopback(&redirect_uri) {
@@ -393,7 +448,7 @@ impl LogiLayerBuilder {
                 .join("/")
                 .map_err(|e| invalid("LOGI_PUBLIC_URL", e.to_string()))?,
         };
-        Ok(Checked {
+        Ok(WebSettings {
             public_origin: public_url.origin().ascii_serialization(),
             redirect_uri,
             client_id,
@@ -401,7 +456,6 @@ impl LogiLayerBuilder {
             session_keys,
             paths,
             post_logout_redirect,
-            builder: self,
         })
     }
 }
@@ -409,6 +463,14 @@ impl LogiLayerBuilder {
 /// Settings that passed [`LogiLayerBuilder::check`].
 pub(crate) struct Checked {
     pub(crate) builder: LogiLayerBuilder,
+    /// The audiences bearer tokens must name.
+    pub(crate) audiences: Vec<String>,
+    /// The browser sign-in, unless the layer only serves an API.
+    pub(crate) web: Option<WebSettings>,
+}
+
+/// Checked settings of the browser sign-in.
+pub(crate) struct WebSettings {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: Url,
     pub(crate) public_origin: String,
@@ -433,8 +495,11 @@ mod tests {
 
     const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-    fn check(pairs: &'static [(&'static str, &'static str)]) -> Result<Checked, ConfigError> {
-        LogiLayerBuilder::default().with_vars(vars(pairs))?.check()
+    fn check(pairs: &'static [(&'static str, &'static str)]) -> Result<WebSettings, ConfigError> {
+        let checked = LogiLayerBuilder::default()
+            .with_vars(vars(pairs))?
+            .check()?;
+        Ok(checked.web.expect("these settings sign users in"))
     }
 
     #[test]
@@ -516,6 +581,29 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("openid"), "{err}");
+    }
+
+    #[test]
+    fn without_a_redirect_uri_the_layer_is_an_api_that_needs_only_an_audience() {
+        let checked = LogiLayerBuilder::default()
+            .with_vars(vars(&[("LOGI_AUDIENCE", "logi_api, logi_other")]))
+            .unwrap()
+            .check()
+            .unwrap();
+        assert!(checked.web.is_none());
+        assert_eq!(checked.audiences, ["logi_api", "logi_other"]);
+        let checked = LogiLayerBuilder::default()
+            .with_vars(vars(&[("LOGI_CLIENT_ID", "logi_0123")]))
+            .unwrap()
+            .check()
+            .unwrap();
+        assert_eq!(
+            checked.audiences,
+            ["logi_0123"],
+            "the client id is the default audience"
+        );
+        let err = LogiLayerBuilder::default().check().err().unwrap();
+        assert_eq!(err.to_string(), "logi: LOGI_AUDIENCE is not set");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::flow::pages;
 use crate::guard::{Guard, Invalid};
 use crate::layer::Auth;
-use crate::reject::{RequestKind, forbidden, layer_missing, unauthenticated, unavailable};
+use crate::reject::{Refusal, RequestKind, forbidden, layer_missing, refuse};
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.
@@ -24,6 +24,9 @@ use crate::user::{AccessToken, LogiUser, Principal};
 pub enum LogiRejectionKind {
     /// Nobody is signed in.
     Unauthenticated,
+    /// The request presented a bearer token that is malformed or failed verification: 401 with
+    /// `WWW-Authenticate: Bearer error="invalid_token"` (or `invalid_request`).
+    InvalidToken,
     /// The session's access token has expired and cannot be renewed right now (the provider is
     /// unreachable): 503 with `Retry-After`. The session is kept.
     Unavailable,
@@ -76,6 +79,7 @@ impl fmt::Display for LogiRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             LogiRejectionKind::Unauthenticated => f.write_str("sign in required"),
+            LogiRejectionKind::InvalidToken => f.write_str("the bearer token was refused"),
             LogiRejectionKind::Unavailable => {
                 f.write_str("the session cannot be renewed right now")
             }
@@ -117,17 +121,15 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
         .extensions
         .get::<Auth>()
         .expect("checked by `principal`");
-    let login = &*auth.shared.paths.login;
-    let kind = RequestKind::of(&parts.method, &parts.headers);
-    Err(match auth.unavailable {
-        Some(retry_after) => LogiRejection {
-            kind: LogiRejectionKind::Unavailable,
-            response: Box::new(unavailable(kind, retry_after, login)),
-        },
-        None => LogiRejection {
-            kind: LogiRejectionKind::Unauthenticated,
-            response: Box::new(unauthenticated(kind, login, &parts.uri)),
-        },
+    let (refusal, response) = refuse(auth, &parts.method, &parts.headers, &parts.uri);
+    let kind = match refusal {
+        Refusal::Unauthenticated => LogiRejectionKind::Unauthenticated,
+        Refusal::InvalidToken => LogiRejectionKind::InvalidToken,
+        Refusal::Unavailable => LogiRejectionKind::Unavailable,
+    };
+    Err(LogiRejection {
+        kind,
+        response: Box::new(response),
     })
 }
 
@@ -222,7 +224,7 @@ impl<S: Send + Sync, G: Guard> FromRequestParts<S> for Protected<G> {
                     response: Box::new(forbidden(
                         kind,
                         denial,
-                        &auth.shared.paths.login,
+                        auth.shared.login_path(),
                         &parts.uri,
                     )),
                 })

@@ -32,10 +32,10 @@ use std::sync::Arc;
 
 use tonic::{Request, Status};
 
-use crate::LogiUser;
 use crate::guard::Requirement;
-use crate::layer::Auth;
+use crate::layer::{Auth, CredentialError};
 use crate::user::Principal;
+use crate::{LogiUser, VerifyErrorKind};
 
 /// The signed-in user of a tonic request.
 pub trait LogiRequestExt: sealed::Sealed {
@@ -45,8 +45,7 @@ pub trait LogiRequestExt: sealed::Sealed {
 
 impl<T> LogiRequestExt for Request<T> {
     fn logi_user(&self) -> Option<LogiUser> {
-        let principal = self.extensions().get::<Auth>()?.principal.clone()?;
-        LogiUser::new(principal).ok()
+        LogiUser::from_extensions(self.extensions())
     }
 }
 
@@ -80,12 +79,7 @@ pub fn authorize<T>(request: &Request<T>, requirement: &Requirement) -> Result<L
         ));
     };
     let Some(principal) = &auth.principal else {
-        return Err(match auth.unavailable {
-            Some(_) => {
-                Status::unavailable("the session cannot be renewed right now; try again later")
-            }
-            None => Status::unauthenticated("sign in required"),
-        });
+        return Err(refusal(auth));
     };
     match requirement.denial(principal) {
         Ok(None) => user(principal),
@@ -96,6 +90,25 @@ pub fn authorize<T>(request: &Request<T>, requirement: &Requirement) -> Result<L
                 "the signed-in user's claims are unreadable",
             ))
         }
+    }
+}
+
+/// The status for a request without a usable user, as [`crate::reject::refuse`] decides for
+/// HTTP: a refused bearer token is `UNAUTHENTICATED` saying why, credentials that cannot be
+/// checked right now are `UNAVAILABLE`.
+fn refusal(auth: &Auth) -> Status {
+    match (&auth.credential_error, auth.unavailable) {
+        (Some(CredentialError::Invalid(error)), _)
+            if error.kind() == VerifyErrorKind::Unavailable =>
+        {
+            Status::unavailable("the bearer token cannot be checked right now; try again later")
+        }
+        (Some(CredentialError::Malformed(why)), _) => Status::unauthenticated(*why),
+        (Some(CredentialError::Invalid(error)), _) => Status::unauthenticated(error.to_string()),
+        (None, Some(_)) => {
+            Status::unavailable("the session cannot be renewed right now; try again later")
+        }
+        (None, None) => Status::unauthenticated("sign in required"),
     }
 }
 

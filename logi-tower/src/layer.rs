@@ -7,8 +7,8 @@ use std::time::Duration;
 use tower_layer::Layer;
 use url::Url;
 
-use crate::IdTokenVerifier;
-use crate::config::{ConfigError, LogiLayerBuilder, Paths};
+use crate::bearer::TokenCache;
+use crate::config::{Checked, ConfigError, LogiLayerBuilder, Paths};
 use crate::provider::{Jwks, OidcClient, ProviderMetadata};
 use crate::refresh::Refresher;
 use crate::require::RequireLoginLayer;
@@ -16,6 +16,7 @@ use crate::service::Logi;
 use crate::session::cookie::Sealer;
 use crate::session::manager::Sessions;
 use crate::user::Principal;
+use crate::{AccessTokenVerifier, IdTokenVerifier};
 
 /// Signs users in with logi and attaches them to requests.
 ///
@@ -34,16 +35,52 @@ pub struct LogiLayer {
 
 impl fmt::Debug for LogiLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let web = self.shared.web.as_ref();
         f.debug_struct("LogiLayer")
-            .field("issuer", &self.shared.verifier.issuer())
-            .field("client_id", &self.shared.client.client_id)
-            .field("redirect_uri", &self.shared.client.redirect_uri.as_str())
+            .field("issuer", &self.shared.issuer)
+            .field("client_id", &web.map(|w| &w.client.client_id))
+            .field("redirect_uri", &web.map(|w| w.redirect_uri.as_str()))
             .finish_non_exhaustive()
     }
 }
 
 /// Everything the layer's services share.
 pub(crate) struct Shared {
+    /// The issuer tokens carry.
+    pub(crate) issuer: String,
+    /// The browser sign-in; `None` for a layer that only accepts bearer tokens.
+    pub(crate) web: Option<Web>,
+    /// Bearer tokens: verification and the cache of verified tokens.
+    pub(crate) access_tokens: AccessTokenVerifier,
+    pub(crate) token_cache: TokenCache,
+    /// Opaque (non-JWT) bearer tokens are validated with the provider when this is set.
+    pub(crate) opaque: Option<Opaque>,
+}
+
+/// What validating opaque tokens needs: the provider's endpoints and client credentials.
+pub(crate) struct Opaque {
+    pub(crate) client: OidcClient,
+    pub(crate) audiences: Vec<String>,
+}
+
+impl Shared {
+    /// The browser sign-in, for code that only runs when there is one (sessions exist only
+    /// with it).
+    pub(crate) fn web(&self) -> &Web {
+        self.web
+            .as_ref()
+            .expect("sessions exist only with the browser sign-in")
+    }
+
+    /// Where a signed-out browser is sent, when the layer signs users in.
+    pub(crate) fn login_path(&self) -> Option<&str> {
+        self.web.as_ref().map(|web| &*web.paths.login)
+    }
+}
+
+/// The browser sign-in: the flow's settings, sessions and refresh.
+pub(crate) struct Web {
+    pub(crate) redirect_uri: Url,
     pub(crate) client: OidcClient,
     pub(crate) verifier: IdTokenVerifier,
     pub(crate) sessions: Sessions,
@@ -65,6 +102,28 @@ pub(crate) struct Auth {
     /// Set when the session could not be refreshed for now (the provider is unreachable) and
     /// its access token has expired: a request that needs the user gets 503, retry after this.
     pub(crate) unavailable: Option<Duration>,
+    /// Why the bearer token the request presented was not accepted.
+    pub(crate) credential_error: Option<CredentialError>,
+}
+
+impl Auth {
+    pub(crate) fn new(shared: Arc<Shared>, principal: Option<Arc<Principal>>) -> Self {
+        Self {
+            shared,
+            principal,
+            unavailable: None,
+            credential_error: None,
+        }
+    }
+}
+
+/// A bearer token that was presented and refused.
+#[derive(Clone, Debug)]
+pub(crate) enum CredentialError {
+    /// The `Authorization` header cannot be used.
+    Malformed(&'static str),
+    /// The token failed verification.
+    Invalid(crate::VerifyError),
 }
 
 impl LogiLayer {
@@ -106,35 +165,64 @@ impl LogiLayerBuilder {
     /// # Errors
     /// A [`ConfigError`] naming the setting at fault, or the discovery failure.
     pub async fn build(self) -> Result<LogiLayer, ConfigError> {
-        let checked = self.check()?;
-        let b = &checked.builder;
+        let Checked {
+            builder: b,
+            audiences,
+            web,
+        } = self.check()?;
         let http = b.http.clone().unwrap_or_default();
         let metadata =
             ProviderMetadata::discover(&http, &b.issuer, b.expected_issuer.as_deref()).await?;
         let jwks = Jwks::from_provider(&http, &metadata);
-        let verifier =
-            IdTokenVerifier::new(metadata.issuer.clone(), checked.client_id.clone(), jwks)
-                .with_clock_skew(b.clock_skew);
-        let sealer = Sealer::new(&checked.session_keys);
-        let shared = Shared {
+        let issuer = metadata.issuer.clone();
+        if b.opaque_tokens && metadata.introspection_endpoint.is_some() && b.client_id.is_none() {
+            // Introspection needs the client's credentials.
+            return Err(ConfigError::Missing("LOGI_CLIENT_ID"));
+        }
+        let opaque = b.opaque_tokens.then(|| Opaque {
             client: OidcClient {
                 http: http.clone(),
-                metadata,
-                client_id: checked.client_id.clone(),
+                metadata: metadata.clone(),
+                client_id: b.client_id.clone().unwrap_or_default(),
                 client_secret: b.client_secret.clone(),
                 auth_method: b.token_auth,
-                redirect_uri: checked.redirect_uri.clone(),
             },
-            verifier,
-            sessions: Sessions::new(sealer.clone(), b.idle_timeout, b.absolute_timeout),
-            transactions: sealer,
-            paths: checked.paths.clone(),
-            scope: checked.scopes.join(" "),
-            public_origin: checked.public_origin.clone(),
-            post_logout_redirect: checked.post_logout_redirect.clone(),
-            trust_forwarded: b.trust_forwarded_headers,
-            refresher: Refresher::new(b.successor_ttl),
-            refresh_margin: b.refresh_margin,
+            audiences: audiences.clone(),
+        });
+        let access_tokens =
+            AccessTokenVerifier::with_audiences(issuer.clone(), audiences, jwks.clone())
+                .with_clock_skew(b.clock_skew);
+        let web = web.map(|web| {
+            let verifier = IdTokenVerifier::new(issuer.clone(), web.client_id.clone(), jwks)
+                .with_clock_skew(b.clock_skew);
+            let sealer = Sealer::new(&web.session_keys);
+            Web {
+                client: OidcClient {
+                    http: http.clone(),
+                    metadata,
+                    client_id: web.client_id,
+                    client_secret: b.client_secret.clone(),
+                    auth_method: b.token_auth,
+                },
+                redirect_uri: web.redirect_uri,
+                verifier,
+                sessions: Sessions::new(sealer.clone(), b.idle_timeout, b.absolute_timeout),
+                transactions: sealer,
+                paths: web.paths,
+                scope: web.scopes.join(" "),
+                public_origin: web.public_origin,
+                post_logout_redirect: web.post_logout_redirect,
+                trust_forwarded: b.trust_forwarded_headers,
+                refresher: Refresher::new(b.successor_ttl),
+                refresh_margin: b.refresh_margin,
+            }
+        });
+        let shared = Shared {
+            issuer,
+            web,
+            access_tokens,
+            token_cache: TokenCache::new(b.token_cache_capacity),
+            opaque,
         };
         Ok(LogiLayer {
             shared: Arc::new(shared),

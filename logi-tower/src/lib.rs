@@ -37,6 +37,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bearer;
 mod body;
 mod claims;
 mod config;
@@ -49,6 +50,7 @@ mod future;
 pub mod grpc;
 mod guard;
 mod layer;
+mod opaque;
 pub mod provider;
 mod refresh;
 mod reject;
@@ -72,7 +74,10 @@ pub use secret::Secret;
 pub use service::Logi;
 pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
 pub use user::{AccessToken, LogiUser};
-pub use verify::{Checks, IdToken, IdTokenVerifier, VerifyError, VerifyErrorKind};
+pub use verify::{
+    AccessTokenVerifier, Checks, IdToken, IdTokenVerifier, VerifiedAccessToken, VerifyError,
+    VerifyErrorKind,
+};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
@@ -101,9 +106,11 @@ pub mod __private {
     /// whether it is a valid signed-in session.
     #[must_use]
     pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
-        matches!(
-            layer.shared.sessions.load(headers, crate::flow::unix_now()),
-            Loaded::Valid { .. }
-        )
+        layer.shared.web.as_ref().is_some_and(|web| {
+            matches!(
+                web.sessions.load(headers, crate::flow::unix_now()),
+                Loaded::Valid { .. }
+            )
+        })
     }
 }

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::Checks;
 use crate::Secret;
-use crate::layer::Shared;
+use crate::layer::{Shared, Web};
 use crate::provider::CallError;
 use crate::session::data::SessionData;
 
@@ -79,7 +79,7 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
     let Some(refresh_token) = session.rt.as_deref() else {
         return Err(Failure::Conclusive);
     };
-    let refresher = &shared.refresher;
+    let refresher = &shared.web().refresher;
     let key = key(refresh_token);
     if let Some(outcome) = refresher.successor(&key) {
         return outcome;
@@ -101,8 +101,8 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
                 let shared = Arc::clone(shared);
                 let session = session.clone();
                 tokio::spawn(async move {
-                    let outcome = run(&shared, &session).await;
-                    shared.refresher.finish(key, outcome.clone());
+                    let outcome = run(shared.web(), &session).await;
+                    shared.web().refresher.finish(key, outcome.clone());
                     let _ = tx.send(Some(outcome));
                 });
                 rx
@@ -162,7 +162,7 @@ impl Refresher {
 }
 
 /// One refresh at the provider, with the returned ID token checked.
-async fn run(shared: &Shared, session: &SessionData) -> Outcome {
+async fn run(shared: &Web, session: &SessionData) -> Outcome {
     let refresh_token = session.rt.as_deref().unwrap_or_default();
     let tokens = match shared.client.refresh(refresh_token).await {
         Ok(tokens) => tokens,
@@ -191,7 +191,7 @@ async fn run(shared: &Shared, session: &SessionData) -> Outcome {
                 tracing::warn!(sub = %session.sub, "a refreshed ID token names another user; the session ends");
                 return Err(Failure::Conclusive);
             }
-            Err(error) if error.kind() == crate::VerifyErrorKind::KeysUnavailable => {
+            Err(error) if error.kind() == crate::VerifyErrorKind::Unavailable => {
                 tracing::warn!(%error, "cannot check the refreshed ID token now");
                 return Err(Failure::Transient { retry_after: None });
             }

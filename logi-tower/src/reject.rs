@@ -7,9 +7,11 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
+use crate::VerifyErrorKind;
 use crate::flow::pages;
 #[cfg(feature = "axum")]
 use crate::guard::Denial;
+use crate::layer::{Auth, CredentialError};
 
 /// Who is asking, as far as the response's shape is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +30,10 @@ impl RequestKind {
         if header("content-type").is_some_and(|ct| ct.starts_with("application/grpc")) {
             return Self::Grpc;
         }
-        if header("x-requested-with").is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest")) {
+        if header("x-requested-with").is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest"))
+            || headers.contains_key(http::header::AUTHORIZATION)
+        {
+            // A caller that sends credentials itself is never redirected.
             return Self::Api;
         }
         if let Some(mode) = header("sec-fetch-mode") {
@@ -51,10 +56,101 @@ impl RequestKind {
     }
 }
 
+/// Why a request that needs a user was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No credentials.
+    Unauthenticated,
+    /// A bearer token was presented and refused.
+    InvalidToken,
+    /// The session or the provider's keys cannot be had right now.
+    Unavailable,
+}
+
+/// The response for a request that needs a signed-in user and has none, shaped by the request
+/// kind and by why there is none.
+pub(crate) fn refuse(
+    auth: &Auth,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> (Refusal, Response<Bytes>) {
+    let kind = RequestKind::of(method, headers);
+    let login = auth.shared.login_path();
+    match (&auth.credential_error, auth.unavailable) {
+        (Some(CredentialError::Invalid(e)), _) if e.kind() == VerifyErrorKind::Unavailable => (
+            Refusal::Unavailable,
+            unavailable(kind, DEFAULT_RETRY_AFTER, login.unwrap_or("/")),
+        ),
+        (Some(error), _) => (Refusal::InvalidToken, invalid_token(kind, error)),
+        (None, Some(retry_after)) => (
+            Refusal::Unavailable,
+            unavailable(kind, retry_after, login.unwrap_or("/")),
+        ),
+        (None, None) => (Refusal::Unauthenticated, unauthenticated(kind, login, uri)),
+    }
+}
+
+/// When nothing better is known, callers are told to come back after this.
+pub(crate) const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// 401 for a refused bearer token (RFC 6750 §3): `invalid_request` for an unusable header,
+/// `invalid_token` for a token that failed verification, with a short description that never
+/// echoes the token.
+fn invalid_token(kind: RequestKind, error: &CredentialError) -> Response<Bytes> {
+    let (code, description) = match error {
+        CredentialError::Malformed(why) => ("invalid_request", (*why).to_owned()),
+        CredentialError::Invalid(e) => ("invalid_token", e.to_string()),
+    };
+    if kind == RequestKind::Grpc {
+        let mut response = grpc_error(16, "invalid bearer token");
+        if let Ok(message) = HeaderValue::try_from(percent_encode(&description)) {
+            response.headers_mut().insert("grpc-message", message);
+        }
+        return response;
+    }
+    let challenge = format!(
+        "Bearer error=\"{code}\", error_description=\"{}\"",
+        description.replace(['"', '\\'], "")
+    );
+    json_error(
+        StatusCode::UNAUTHORIZED,
+        code,
+        &description,
+        HeaderValue::try_from(challenge).ok(),
+    )
+}
+
+/// gRPC's `grpc-message` is percent-encoded.
+fn percent_encode(message: &str) -> String {
+    message
+        .bytes()
+        .map(|b| {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// The response for a request that needs a signed-in user and has none.
-pub(crate) fn unauthenticated(kind: RequestKind, login_path: &str, uri: &Uri) -> Response<Bytes> {
+pub(crate) fn unauthenticated(
+    kind: RequestKind,
+    login_path: Option<&str>,
+    uri: &Uri,
+) -> Response<Bytes> {
+    let kind = match (kind, login_path) {
+        // An API-only layer has no sign-in page to send a browser to.
+        (RequestKind::Navigation, None) => RequestKind::Api,
+        (kind, _) => kind,
+    };
     match kind {
-        RequestKind::Navigation => redirect(StatusCode::FOUND, &sign_in_again(login_path, uri)),
+        RequestKind::Navigation => redirect(
+            StatusCode::FOUND,
+            &sign_in_again(login_path.unwrap_or("/"), uri),
+        ),
         RequestKind::Api => json_error(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
@@ -105,13 +201,18 @@ pub(crate) fn unavailable(
 pub(crate) fn forbidden(
     kind: RequestKind,
     denial: Denial,
-    login_path: &str,
+    login_path: Option<&str>,
     uri: &Uri,
 ) -> Response<Bytes> {
     let description = denial.description();
+    let kind = match (kind, login_path) {
+        // An API-only layer has no sign-in page to link to.
+        (RequestKind::Navigation, None) => RequestKind::Api,
+        (kind, _) => kind,
+    };
     match kind {
         RequestKind::Navigation => {
-            let retry = sign_in_again(login_path, uri);
+            let retry = sign_in_again(login_path.unwrap_or("/"), uri);
             pages::ErrorPage {
                 status: StatusCode::FORBIDDEN,
                 title: "Access denied",
@@ -278,16 +379,22 @@ mod tests {
     #[test]
     fn navigation_goes_to_sign_in_with_the_return_path() {
         let uri: Uri = "/orders/7?tab=a&b=c".parse().unwrap();
-        let r = unauthenticated(RequestKind::Navigation, "/auth/login", &uri);
+        let r = unauthenticated(RequestKind::Navigation, Some("/auth/login"), &uri);
         assert_eq!(r.status(), StatusCode::FOUND);
         assert_eq!(
             r.headers()[LOCATION],
             "/auth/login?return_to=%2Forders%2F7%3Ftab%3Da%26b%3Dc"
         );
-        let r = unauthenticated(RequestKind::Api, "/auth/login", &uri);
+        let r = unauthenticated(RequestKind::Api, Some("/auth/login"), &uri);
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer");
-        let r = unauthenticated(RequestKind::Grpc, "/auth/login", &uri);
+        let r = unauthenticated(RequestKind::Grpc, Some("/auth/login"), &uri);
+        let r2 = unauthenticated(RequestKind::Navigation, None, &uri);
+        assert_eq!(
+            r2.status(),
+            StatusCode::UNAUTHORIZED,
+            "no sign-in page: no redirect"
+        );
         assert_eq!(r.headers()["grpc-status"], "16");
     }
 
@@ -296,7 +403,7 @@ mod tests {
     fn forbidden_names_the_scopes_in_the_callers_shape() {
         let uri: Uri = "/orders?x=1".parse().unwrap();
         let denial = Denial::Scopes(&["orders:read", "orders:write"]);
-        let r = forbidden(RequestKind::Api, denial, "/auth/login", &uri);
+        let r = forbidden(RequestKind::Api, denial, Some("/auth/login"), &uri);
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert_eq!(
             r.headers()[WWW_AUTHENTICATE],
@@ -306,13 +413,13 @@ mod tests {
         assert_eq!(body["error"], "insufficient_scope");
         assert_eq!(body["scope"], "orders:read orders:write");
 
-        let r = forbidden(RequestKind::Api, Denial::Check, "/auth/login", &uri);
+        let r = forbidden(RequestKind::Api, Denial::Check, Some("/auth/login"), &uri);
         assert_eq!(
             r.headers()[WWW_AUTHENTICATE],
             r#"Bearer error="insufficient_scope""#
         );
 
-        let r = forbidden(RequestKind::Navigation, denial, "/auth/login", &uri);
+        let r = forbidden(RequestKind::Navigation, denial, Some("/auth/login"), &uri);
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert!(
             r.headers()[CONTENT_TYPE]
@@ -327,7 +434,7 @@ mod tests {
             "{page}"
         );
 
-        let r = forbidden(RequestKind::Grpc, denial, "/auth/login", &uri);
+        let r = forbidden(RequestKind::Grpc, denial, Some("/auth/login"), &uri);
         assert_eq!(r.headers()["grpc-status"], "7");
     }
 }

@@ -9,7 +9,7 @@ use tower_service::Service;
 use crate::body::LogiBody;
 use crate::future::ResponseFuture;
 use crate::layer::Auth;
-use crate::reject::{RequestKind, layer_missing, unauthenticated, unavailable};
+use crate::reject::{layer_missing, refuse};
 
 /// Refuses requests that carry no signed-in user, in the shape the caller understands: a browser
 /// navigation is sent to sign in (and comes back afterwards), an API call gets 401 with
@@ -75,11 +75,7 @@ where
         if auth.principal.is_some() {
             return ResponseFuture::inner(self.inner.call(request), Vec::new());
         }
-        let kind = RequestKind::of(request.method(), request.headers());
-        let login = &auth.shared.paths.login;
-        ResponseFuture::ready(match auth.unavailable {
-            Some(retry_after) => unavailable(kind, retry_after, login),
-            None => unauthenticated(kind, login, request.uri()),
-        })
+        let (_, response) = refuse(auth, request.method(), request.headers(), request.uri());
+        ResponseFuture::ready(response)
     }
 }

@@ -2,24 +2,24 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http::{HeaderValue, Method, Request, Response};
 use tower_service::Service;
 
+use crate::bearer::{self, Presented};
 use crate::body::LogiBody;
 use crate::flow::{self, Route, unix_now};
 use crate::future::{Deferred, ResponseFuture};
-use crate::layer::{Auth, Shared};
+use crate::layer::{Auth, CredentialError, Shared, Web};
 use crate::refresh::{self, Failure};
+use crate::reject::DEFAULT_RETRY_AFTER;
 use crate::session::data::SessionData;
 use crate::session::manager::Loaded;
+use crate::user::Principal;
 
 /// How many remembered refreshes one request follows along a session's chain.
 const MAX_CHAIN: usize = 4;
-
-/// When the provider gave no `Retry-After`, callers are told to come back after this.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The service built by [`LogiLayer`](crate::LogiLayer). See there.
 #[derive(Clone)]
@@ -55,33 +55,80 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // 1. The layer's own routes never reach the inner service. `/auth/me` is answered after
-        //    step 2, so it sees the session exactly as a handler would (refreshed if due).
-        let route = Route::of(&self.shared, request.uri().path());
+        let shared = Arc::clone(&self.shared);
+        let now = unix_now();
+
+        // 1. The layer's own routes never reach the inner service. `/auth/me` is answered once
+        //    the credentials are resolved, so it sees the user exactly as a handler would.
+        let route = shared
+            .web
+            .as_ref()
+            .and_then(|web| Route::of(web, request.uri().path()));
         let route_me = route == Some(Route::Me);
         let is_read = request.method() == Method::GET || request.method() == Method::HEAD;
         if let Some(route) = route.filter(|r| *r != Route::Me || !is_read) {
-            let shared = Arc::clone(&self.shared);
             let (parts, _body) = request.into_parts();
             return ResponseFuture::own(Box::pin(async move {
-                flow::handle(&shared, route, parts).await
+                flow::handle(shared.web(), route, parts).await
             }));
         }
 
-        // 2. Credentials → principal.
-        let now = unix_now();
-        let shared = &self.shared;
+        // 2. A bearer token, when presented, decides alone: no session, no cookies.
+        match bearer::presented(request.headers()) {
+            Presented::Nothing => {}
+            Presented::Token(token) => {
+                let key = bearer::key(token);
+                if let Some(principal) = shared.token_cache.get(&key, now) {
+                    let auth = Auth::new(shared, Some(principal));
+                    if route_me {
+                        return ResponseFuture::ready(flow::me(&auth, Vec::new()));
+                    }
+                    request.extensions_mut().insert(auth);
+                    return ResponseFuture::inner(self.inner.call(request), Vec::new());
+                }
+                if let Err(why) = bearer::check_token(token) {
+                    let mut auth = Auth::new(shared, None);
+                    auth.credential_error = Some(CredentialError::Malformed(why));
+                    if route_me {
+                        return ResponseFuture::ready(flow::me(&auth, Vec::new()));
+                    }
+                    request.extensions_mut().insert(auth);
+                    return ResponseFuture::inner(self.inner.call(request), Vec::new());
+                }
+                let token = token.to_owned();
+                let mut inner = self.take_ready_inner();
+                return ResponseFuture::deferred(Box::pin(async move {
+                    let auth = verify_bearer(shared, &token, key, now).await;
+                    if route_me {
+                        return Deferred::Own(flow::me(&auth, Vec::new()));
+                    }
+                    request.extensions_mut().insert(auth);
+                    Deferred::Inner(inner.call(request).await, Vec::new())
+                }));
+            }
+            Presented::Malformed(why) => {
+                let mut auth = Auth::new(shared, None);
+                auth.credential_error = Some(CredentialError::Malformed(why));
+                if route_me {
+                    return ResponseFuture::ready(flow::me(&auth, Vec::new()));
+                }
+                request.extensions_mut().insert(auth);
+                return ResponseFuture::inner(self.inner.call(request), Vec::new());
+            }
+        }
+
+        let Some(web) = shared.web.as_ref() else {
+            request.extensions_mut().insert(Auth::new(shared, None));
+            return ResponseFuture::inner(self.inner.call(request), Vec::new());
+        };
+
+        // 3. The session: loaded, renewed, refreshed when due.
         let mut set_cookies = Vec::new();
-        let principal = match shared.sessions.load(request.headers(), now) {
-            Loaded::Valid { data, chunks }
-                if refresh::is_due(&data, now, shared.refresh_margin) =>
-            {
+        let principal = match web.sessions.load(request.headers(), now) {
+            Loaded::Valid { data, chunks } if refresh::is_due(&data, now, web.refresh_margin) => {
                 if data.rt.is_some() {
-                    // Refresh first (shared with concurrent requests), then call the service
-                    // that was polled ready, leaving a fresh clone in its place.
-                    let shared = Arc::clone(shared);
-                    let clone = self.inner.clone();
-                    let mut inner = std::mem::replace(&mut self.inner, clone);
+                    // Refresh first (shared with concurrent requests), then call the service.
+                    let mut inner = self.take_ready_inner();
                     return ResponseFuture::deferred(Box::pin(async move {
                         let (auth, set_cookies) = refreshed(shared, data, chunks, now).await;
                         if route_me {
@@ -95,35 +142,67 @@ where
                     // No refresh token: the session lasts as long as its access token.
                     Some(Arc::new(data.into()))
                 } else {
-                    set_cookies = shared.sessions.clear(chunks);
+                    set_cookies = web.sessions.clear(chunks);
                     None
                 }
             }
             Loaded::Valid { mut data, chunks } => {
-                if shared.sessions.needs_renewal(&data, now) {
+                if web.sessions.needs_renewal(&data, now) {
                     data.seen = now;
-                    set_cookies = save(shared, &data, chunks, now);
+                    set_cookies = save(web, &data, chunks, now);
                 }
                 Some(Arc::new(data.into()))
             }
             Loaded::Unusable { chunks } => {
-                set_cookies = shared.sessions.clear(chunks);
+                set_cookies = web.sessions.clear(chunks);
                 None
             }
             Loaded::None => None,
         };
-        let auth = Auth {
-            shared: Arc::clone(shared),
-            principal,
-            unavailable: None,
-        };
+        let auth = Auth::new(shared, principal);
         if route_me {
             return ResponseFuture::ready(flow::me(&auth, set_cookies));
         }
         request.extensions_mut().insert(auth);
 
-        // 3. The app, with the session written back when it changed.
+        // 4. The app, with the session written back when it changed.
         ResponseFuture::inner(self.inner.call(request), set_cookies)
+    }
+}
+
+impl<S: Clone> Logi<S> {
+    /// The inner service that was polled ready, leaving a fresh clone in its place (see
+    /// tower's "be careful when cloning inner services").
+    fn take_ready_inner(&mut self) -> S {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
+/// Verifies a bearer token not seen before, and remembers it.
+async fn verify_bearer(shared: Arc<Shared>, token: &str, key: bearer::Key, now: i64) -> Auth {
+    let verified = match &shared.opaque {
+        Some(opaque) if !crate::opaque::is_jwt(token) => {
+            let (client, audiences) = (&opaque.client, &opaque.audiences);
+            crate::opaque::validate(client, &shared.issuer, audiences, token, now).await
+        }
+        _ => shared.access_tokens.verify(token).await,
+    };
+    match verified {
+        Ok(verified) => {
+            let expires_at = verified.expires_at;
+            let principal = Arc::new(Principal::from_access_token(verified, token));
+            shared
+                .token_cache
+                .insert(key, expires_at, Arc::clone(&principal), now);
+            Auth::new(shared, Some(principal))
+        }
+        Err(error) => {
+            tracing::debug!(code = error.code(), "refused a bearer token");
+            let mut auth = Auth::new(shared, None);
+            auth.credential_error = Some(CredentialError::Invalid(error));
+            auth
+        }
     }
 }
 
@@ -134,6 +213,7 @@ async fn refreshed(
     chunks: usize,
     now: i64,
 ) -> (Auth, Vec<HeaderValue>) {
+    let web = shared.web();
     let started = Instant::now();
     let mut outcome = refresh::refresh(&shared, &data).await;
     // Tokens remembered from an earlier refresh of this session may be due again by now (a
@@ -142,7 +222,7 @@ async fn refreshed(
         match &outcome {
             Ok(tokens) if tokens.finished < started => {
                 tokens.apply(&mut data);
-                if !refresh::is_due(&data, now, shared.refresh_margin) {
+                if !refresh::is_due(&data, now, web.refresh_margin) {
                     break;
                 }
                 outcome = refresh::refresh(&shared, &data).await;
@@ -154,10 +234,10 @@ async fn refreshed(
         Ok(tokens) => {
             tokens.apply(&mut data);
             data.seen = now;
-            let cookies = save(&shared, &data, chunks, now);
+            let cookies = save(web, &data, chunks, now);
             (Some(Arc::new(data.into())), None, cookies)
         }
-        Err(Failure::Conclusive) => (None, None, shared.sessions.clear(chunks)),
+        Err(Failure::Conclusive) => (None, None, web.sessions.clear(chunks)),
         // The provider is unreachable: keep the session; use it while its token is valid.
         Err(Failure::Transient { .. }) if data.at_exp > now => {
             (Some(Arc::new(data.into())), None, Vec::new())
@@ -168,21 +248,15 @@ async fn refreshed(
             Vec::new(),
         ),
     };
-    (
-        Auth {
-            shared,
-            principal,
-            unavailable,
-        },
-        set_cookies,
-    )
+    let mut auth = Auth::new(shared, principal);
+    auth.unavailable = unavailable;
+    (auth, set_cookies)
 }
 
 /// The session's cookies; on the (theoretical) failure to seal a session that was stored
 /// before, nothing is written and the old cookie stays until it expires.
-fn save(shared: &Shared, data: &SessionData, chunks: usize, now: i64) -> Vec<HeaderValue> {
-    shared
-        .sessions
+fn save(web: &Web, data: &SessionData, chunks: usize, now: i64) -> Vec<HeaderValue> {
+    web.sessions
         .save(data, chunks, now)
         .unwrap_or_else(|error| {
             tracing::error!(%error, "could not write the session back");

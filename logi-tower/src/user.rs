@@ -19,12 +19,6 @@ pub(crate) struct Principal {
     pub(crate) access_token: Secret,
 }
 
-impl Principal {
-    pub(crate) fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-}
-
 impl From<SessionData> for Principal {
     fn from(data: SessionData) -> Self {
         Self {
@@ -33,6 +27,23 @@ impl From<SessionData> for Principal {
             sub: data.sub,
             claims: data.claims,
             access_token: Secret::new(data.at),
+        }
+    }
+}
+
+impl Principal {
+    pub(crate) fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The principal of a verified bearer token.
+    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: &str) -> Self {
+        Self {
+            iss: token.issuer,
+            sub: token.subject,
+            claims: token.claims,
+            scopes: token.scopes,
+            access_token: Secret::new(raw),
         }
     }
 }
@@ -103,10 +114,28 @@ impl<C> fmt::Debug for LogiUser<C> {
 
 impl<C: DeserializeOwned> LogiUser<C> {
     /// The user, with their claims deserialized into `C`.
-    #[cfg(any(feature = "axum", feature = "tonic"))]
     pub(crate) fn new(principal: Arc<Principal>) -> Result<Self, serde_json::Error> {
         let claims = Arc::new(claims::deserialize(&principal)?);
         Ok(Self { principal, claims })
+    }
+}
+
+impl LogiUser {
+    /// The signed-in user [`LogiLayer`](crate::LogiLayer) attached to a request, for tower
+    /// stacks without axum's extractors; `None` when signed out or without the layer. Its claims
+    /// are logi's [`StandardClaims`]; use [`claims_as`](Self::claims_as) for your own.
+    ///
+    /// ```
+    /// # fn f(request: http::Request<()>) {
+    /// if let Some(user) = logi::LogiUser::from_extensions(request.extensions()) {
+    ///     println!("{}", user.sub());
+    /// }
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        let auth = extensions.get::<crate::layer::Auth>()?;
+        auth.principal.clone().and_then(|p| Self::new(p).ok())
     }
 }
 
@@ -212,9 +241,16 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    #[cfg(feature = "axum")]
     pub(crate) fn new(principal: Arc<Principal>) -> Self {
         Self { principal }
+    }
+
+    /// The signed-in user's access token from a request's extensions, for tower stacks without
+    /// axum's extractors; `None` when signed out or without the layer.
+    #[must_use]
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        let auth = extensions.get::<crate::layer::Auth>()?;
+        auth.principal.clone().map(Self::new)
     }
 
     /// The token itself, for an `Authorization: Bearer` header. Never log it.

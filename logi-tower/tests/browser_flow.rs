@@ -463,3 +463,22 @@ async fn a_test_session_signs_a_request_in_without_the_provider() {
     );
     assert_eq!(app.provider.calls(Endpoint::Token), 0);
 }
+
+#[tokio::test]
+async fn extractors_without_the_layer_answer_500_naming_it() {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/",
+        get(|user: logi::LogiUser| async move { user.sub().to_owned() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let reply = Browser::new().navigate(&format!("{origin}/")).await;
+    assert_eq!(reply.status, 500);
+    assert!(
+        reply.body.contains("is `LogiLayer` installed"),
+        "{}",
+        reply.body
+    );
+}

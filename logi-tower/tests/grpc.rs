@@ -12,6 +12,7 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use http::uri::PathAndQuery;
@@ -78,11 +79,32 @@ async fn serve(logi: Option<logi::LogiLayer>) -> SocketAddr {
     addr
 }
 
-/// Calls `method` with `name`, sending `cookie` as metadata when given.
+/// Calls `method` with `cookie` as metadata when given.
 async fn call(
     addr: SocketAddr,
     method: &'static str,
     cookie: Option<String>,
+) -> Result<String, Status> {
+    match cookie {
+        Some(cookie) => call_with(addr, method, "cookie", cookie).await,
+        None => call_metadata(addr, method, None).await,
+    }
+}
+
+/// Calls `method` with one metadata entry.
+async fn call_with(
+    addr: SocketAddr,
+    method: &'static str,
+    name: &'static str,
+    value: String,
+) -> Result<String, Status> {
+    call_metadata(addr, method, Some((name, value))).await
+}
+
+async fn call_metadata(
+    addr: SocketAddr,
+    method: &'static str,
+    metadata: Option<(&'static str, String)>,
 ) -> Result<String, Status> {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -92,10 +114,8 @@ async fn call(
     let mut client = tonic::client::Grpc::new(channel);
     client.ready().await.unwrap();
     let mut request = Request::new("ada".to_owned());
-    if let Some(cookie) = cookie {
-        request
-            .metadata_mut()
-            .insert("cookie", cookie.parse().unwrap());
+    if let Some((name, value)) = metadata {
+        request.metadata_mut().insert(name, value.parse().unwrap());
     }
     let path = PathAndQuery::from_static(method);
     client
@@ -145,6 +165,45 @@ async fn protected_methods_answer_with_grpc_statuses() {
     for endpoint in [Endpoint::Token, Endpoint::Userinfo, Endpoint::Jwks] {
         assert_eq!(app.provider.calls(endpoint), 0, "{endpoint:?}");
     }
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_checked_the_same_way() {
+    let app = support::start_app(TestProvider::builder(), |b| b, |_| Router::new()).await;
+    let addr = serve(Some(app.logi.clone())).await;
+    let bearer = |scopes: &[&str]| {
+        let token = app.provider.access_token(
+            support::CLIENT_ID,
+            "user-0003",
+            scopes,
+            Duration::from_secs(60),
+        );
+        format!("Bearer {token}")
+    };
+
+    let hello = call_with(
+        addr,
+        SAY_HELLO,
+        "authorization",
+        bearer(&["openid", "greeter:hello"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hello, "hello ada, from user-0003");
+    let denied = call_with(addr, SAY_HELLO, "authorization", bearer(&["openid"]))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let forged = call_with(
+        addr,
+        SAY_HELLO,
+        "authorization",
+        "Bearer not.a.token".into(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(forged.code(), Code::Unauthenticated, "{forged:?}");
+    assert_eq!(app.provider.calls(Endpoint::Jwks), 1, "keys fetched once");
 }
 
 #[tokio::test]

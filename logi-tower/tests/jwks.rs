@@ -84,9 +84,6 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
 async fn a_rotated_key_is_fetched_once_the_floor_allows() {
     let provider = TestProvider::start().await.unwrap();
     let verifier = verifier(&provider).await;
-    verifier
-        .jwks()
-        .set_min_refetch_interval(Duration::from_millis(200));
     let first = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
     verifier.verify(&first, &Checks::new()).await.unwrap();
 
@@ -101,7 +98,8 @@ async fn a_rotated_key_is_fetched_once_the_floor_allows() {
             .code(),
         "unknown_kid"
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // Once the floor allows (lowered here instead of waiting 30 s), one refetch finds it.
+    verifier.jwks().set_min_refetch_interval(Duration::ZERO);
     verifier.verify(&rotated, &Checks::new()).await.unwrap();
     assert!(verifier.jwks().kids().contains(&new_kid));
     // The old key is still published and still cached.
@@ -145,7 +143,7 @@ async fn with_no_keys_and_no_provider_the_error_says_keys_are_unavailable() {
     provider.set_fault(Endpoint::Jwks, Fault::Status(503));
     let token = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
     let error = verifier.verify(&token, &Checks::new()).await.unwrap_err();
-    assert_eq!(error.kind(), VerifyErrorKind::KeysUnavailable);
+    assert_eq!(error.kind(), VerifyErrorKind::Unavailable);
     assert!(
         !error.to_string().contains(&token[..20]),
         "errors never echo the token"

@@ -279,6 +279,48 @@ async fn missing_scopes_are_403_naming_them() {
 }
 
 #[tokio::test]
+async fn bearer_tokens_get_rfc_6750_answers() {
+    let app = start().await;
+    let bearer = |scopes: &[&str]| {
+        let token = app.provider.access_token(
+            support::CLIENT_ID,
+            "user-0003",
+            scopes,
+            Duration::from_secs(60),
+        );
+        format!("Bearer {token}")
+    };
+    let get = |authorization: String| {
+        let app = &app;
+        async move {
+            let headers = [("authorization", authorization.as_str())];
+            send(app, Method::GET, "/orders", &headers, None, None).await
+        }
+    };
+
+    // A caller that sends its own credentials is an API caller, even asking for HTML.
+    let reader = get(bearer(&["openid", "orders:read"])).await;
+    assert_eq!(reader.status, 403);
+    assert_eq!(
+        reader.header("www-authenticate"),
+        Some(r#"Bearer error="insufficient_scope", scope="orders:read orders:write""#)
+    );
+    let writer = get(bearer(&["openid", "orders:read", "orders:write"])).await;
+    assert_eq!(
+        (writer.status, writer.body.as_str()),
+        (200, "the orders of user-0003")
+    );
+    let forged = get("Bearer not.a.token".to_owned()).await;
+    assert_eq!(forged.status, 401);
+    assert!(
+        forged
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with(r#"Bearer error="invalid_token""#)
+    );
+}
+
+#[tokio::test]
 async fn any_scope_needs_one_of_them() {
     let app = start().await;
     let nobody = TestSession::new("user-0001");

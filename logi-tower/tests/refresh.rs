@@ -269,3 +269,43 @@ async fn the_session_survives_a_thirty_second_provider_outage() {
     app.provider.clear_fault(Endpoint::Token);
     assert_eq!(browser.send(Method::GET, &api, JSON).await.status, 200);
 }
+
+#[tokio::test]
+async fn without_a_refresh_token_the_session_ends_cleanly_at_expiry() {
+    use logi::testing::TestSession;
+    let app = support::start().await;
+    let live = TestSession::new("user-0001")
+        .access_token("at", Duration::from_secs(600))
+        .cookie_header(&app.logi);
+    let expired = TestSession::new("user-0001")
+        .access_token("at", Duration::ZERO)
+        .cookie_header(&app.logi);
+    let mut browser = Browser::new();
+    let ok = browser
+        .send(
+            Method::GET,
+            &format!("{}/api/data", app.origin),
+            &[("cookie", &live), JSON[0]],
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    let ended = browser
+        .send(
+            Method::GET,
+            &format!("{}/api/data", app.origin),
+            &[("cookie", &expired), JSON[0]],
+        )
+        .await;
+    assert_eq!(ended.status, 401);
+    assert!(
+        ended
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-logi.session=") && c.contains("Max-Age=0"))
+    );
+    assert_eq!(
+        app.provider.calls(Endpoint::Token),
+        0,
+        "nothing to refresh with"
+    );
+}

@@ -13,7 +13,7 @@ use super::login::{TRANSACTION_TTL, Transaction, transaction_attributes, transac
 use super::pages::ErrorPage;
 use super::{query_param, unix_now};
 use crate::Checks;
-use crate::layer::Shared;
+use crate::layer::Web;
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
 use crate::session::cookie::{RequestCookies, set_cookie};
@@ -39,7 +39,7 @@ const PROTOCOL_CLAIMS: [&str; 15] = [
     "amr",
 ];
 
-pub(super) async fn finish(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+pub(super) async fn finish(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let state = query_param(parts, "state");
     let cookies = RequestCookies::parse(&parts.headers);
     let found = state.as_deref().and_then(|state| {
@@ -78,7 +78,7 @@ pub(super) async fn finish(shared: &Shared, parts: &Parts) -> Response<Bytes> {
 }
 
 async fn complete(
-    shared: &Shared,
+    shared: &Web,
     parts: &Parts,
     state: &str,
     tx: Transaction,
@@ -113,7 +113,11 @@ async fn complete(
         );
     };
 
-    let tokens = match shared.client.exchange_code(&code, &tx.verifier).await {
+    let tokens = match shared
+        .client
+        .exchange_code(&code, &tx.verifier, &shared.redirect_uri)
+        .await
+    {
         Ok(tokens) => tokens,
         Err(error) => return provider_failed(shared, "exchange the authorization code", &error),
     };
@@ -135,7 +139,7 @@ async fn complete(
                 code = error.code(),
                 "refusing a sign-in: the ID token failed verification"
             );
-            let status = if error.kind() == crate::VerifyErrorKind::KeysUnavailable {
+            let status = if error.kind() == crate::VerifyErrorKind::Unavailable {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {
                 StatusCode::BAD_REQUEST
@@ -204,7 +208,7 @@ async fn complete(
 }
 
 /// Identity claims from userinfo; `None` (with a warning) when they cannot be had.
-async fn userinfo(shared: &Shared, access_token: &str, sub: &str) -> Option<Map<String, Value>> {
+async fn userinfo(shared: &Web, access_token: &str, sub: &str) -> Option<Map<String, Value>> {
     shared.client.metadata.userinfo_endpoint.as_ref()?;
     match shared.client.userinfo(access_token).await {
         Ok(info) if info.get("sub").and_then(Value::as_str) == Some(sub) => Some(info),
@@ -219,7 +223,7 @@ async fn userinfo(shared: &Shared, access_token: &str, sub: &str) -> Option<Map<
     }
 }
 
-fn expired(shared: &Shared) -> Response<Bytes> {
+fn expired(shared: &Web) -> Response<Bytes> {
     ErrorPage {
         status: StatusCode::BAD_REQUEST,
         title: "Sign-in expired",
@@ -232,7 +236,7 @@ fn expired(shared: &Shared) -> Response<Bytes> {
     .render()
 }
 
-fn provider_refused(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+fn provider_refused(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let error = query_param(parts, "error").unwrap_or_default();
     let description = query_param(parts, "error_description");
     let request_id = query_param(parts, "request_id");
@@ -260,7 +264,7 @@ fn provider_refused(shared: &Shared, parts: &Parts) -> Response<Bytes> {
     .render()
 }
 
-fn provider_failed(shared: &Shared, what: &str, error: &CallError) -> Response<Bytes> {
+fn provider_failed(shared: &Web, what: &str, error: &CallError) -> Response<Bytes> {
     let provider_error = error.provider_error();
     tracing::warn!(%error, "could not {what}");
     let status = match error {
@@ -293,12 +297,7 @@ fn provider_failed(shared: &Shared, what: &str, error: &CallError) -> Response<B
     .render()
 }
 
-fn failed(
-    shared: &Shared,
-    status: StatusCode,
-    message: &str,
-    code: Option<&str>,
-) -> Response<Bytes> {
+fn failed(shared: &Web, status: StatusCode, message: &str, code: Option<&str>) -> Response<Bytes> {
     ErrorPage {
         status,
         title: "Sign-in failed",

@@ -12,7 +12,7 @@ use http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::{query_param, random_token, return_to, unix_now};
-use crate::layer::Shared;
+use crate::layer::Web;
 use crate::reject::redirect;
 use crate::session::cookie::{CookieAttributes, SameSite, set_cookie};
 
@@ -39,7 +39,7 @@ pub(super) fn transaction_cookie(state: &str) -> String {
     )
 }
 
-pub(super) fn transaction_attributes(shared: &Shared, max_age: Duration) -> CookieAttributes {
+pub(super) fn transaction_attributes(shared: &Web, max_age: Duration) -> CookieAttributes {
     CookieAttributes {
         path: Cow::Owned(shared.paths.callback.to_string()),
         secure: true,
@@ -53,7 +53,7 @@ pub(super) fn transaction_attributes(shared: &Shared, max_age: Duration) -> Cook
 
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
 
-pub(super) fn start(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+pub(super) fn start(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let return_to = query_param(parts, "return_to");
     let transaction = Transaction {
         state: random_token(32),
@@ -71,7 +71,7 @@ pub(super) fn start(shared: &Shared, parts: &Parts) -> Response<Bytes> {
         query
             .append_pair("response_type", "code")
             .append_pair("client_id", &shared.client.client_id)
-            .append_pair("redirect_uri", shared.client.redirect_uri.as_str())
+            .append_pair("redirect_uri", shared.redirect_uri.as_str())
             .append_pair("scope", &shared.scope)
             .append_pair("state", &transaction.state)
             .append_pair("nonce", &transaction.nonce)

@@ -7,11 +7,11 @@ use http::{HeaderMap, Response, StatusCode};
 
 use super::pages;
 use super::unix_now;
-use crate::layer::Shared;
+use crate::layer::Web;
 use crate::reject::redirect;
 use crate::session::manager::Loaded;
 
-pub(super) async fn sign_out(shared: &Shared, parts: &Parts) -> Response<Bytes> {
+pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
     if !same_origin(shared, &parts.headers) {
         tracing::warn!("refused a cross-site sign-out request");
         return pages::text(StatusCode::FORBIDDEN, "cross-site sign-out refused".into());
@@ -60,7 +60,7 @@ pub(super) async fn sign_out(shared: &Shared, parts: &Parts) -> Response<Bytes> 
 /// Refuses cross-site requests the way browsers let a server tell: `Sec-Fetch-Site` when sent,
 /// else `Origin`. A request with neither does not come from a browser that would attach the
 /// user's cookies cross-site, so it is let through.
-fn same_origin(shared: &Shared, headers: &HeaderMap) -> bool {
+fn same_origin(shared: &Web, headers: &HeaderMap) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return site == "same-origin" || site == "none";

@@ -2,15 +2,16 @@
 
 use bytes::Bytes;
 use http::header::SET_COOKIE;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
 use crate::layer::Auth;
-use crate::reject::{RequestKind, json, json_error, unavailable};
+use crate::reject::{json, refuse};
 
-/// The answer for the request's resolved session, with the session's cookies when it changed.
+/// The answer for the request's resolved credentials, with the session's cookies when it
+/// changed.
 pub(crate) fn me(auth: &Auth, set_cookies: Vec<HeaderValue>) -> Response<Bytes> {
-    let mut response = match (&auth.principal, auth.unavailable) {
-        (Some(principal), _) => {
+    let mut response = match &auth.principal {
+        Some(principal) => {
             let mut body = serde_json::Map::new();
             body.insert("sub".into(), principal.sub.clone().into());
             body.insert("iss".into(), principal.iss.clone().into());
@@ -20,18 +21,20 @@ pub(crate) fn me(auth: &Auth, set_cookies: Vec<HeaderValue>) -> Response<Bytes> 
             body.insert("scopes".into(), principal.scopes.clone().into());
             json(StatusCode::OK, &body.into())
         }
-        (None, Some(retry_after)) => {
-            unavailable(RequestKind::Api, retry_after, &auth.shared.paths.login)
-        }
-        (None, None) => json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "not signed in",
-            Some(HeaderValue::from_static("Bearer")),
-        ),
+        // Refused as an API call: `/auth/me` is for scripts, never a redirect.
+        None => refuse(auth, &Method::GET, &api_call(), &Uri::from_static("/")).1,
     };
     for cookie in set_cookies {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
+}
+
+fn api_call() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static("application/json"),
+    );
+    headers
 }

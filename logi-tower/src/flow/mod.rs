@@ -14,7 +14,7 @@ use http::header::ALLOW;
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 
-use crate::layer::Shared;
+use crate::layer::Web;
 
 /// One of the layer's own routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub(crate) enum Route {
 
 impl Route {
     /// The route `path` names, if it is one of the layer's.
-    pub(crate) fn of(shared: &Shared, path: &str) -> Option<Self> {
+    pub(crate) fn of(shared: &Web, path: &str) -> Option<Self> {
         let paths = &shared.paths;
         if path == paths.login {
             Some(Self::Login)
@@ -51,7 +51,7 @@ impl Route {
 }
 
 /// Answers one of the layer's own routes.
-pub(crate) async fn handle(shared: &Shared, route: Route, parts: Parts) -> Response<Bytes> {
+pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response<Bytes> {
     let allowed = match route {
         Route::Logout => parts.method == Method::POST,
         _ => parts.method == Method::GET || parts.method == Method::HEAD,

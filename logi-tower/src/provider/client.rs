@@ -119,7 +119,6 @@ pub(crate) struct OidcClient {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<Secret>,
     pub(crate) auth_method: TokenAuthMethod,
-    pub(crate) redirect_uri: Url,
 }
 
 impl OidcClient {
@@ -128,11 +127,12 @@ impl OidcClient {
         &self,
         code: &str,
         code_verifier: &str,
+        redirect_uri: &Url,
     ) -> Result<TokenResponse, CallError> {
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", self.redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", code_verifier),
         ];
         self.token_request(&form).await
@@ -194,6 +194,30 @@ impl OidcClient {
             .map_err(CallError::Transport)?;
         let response = check_status(response)?;
         serde_json::from_slice(&response.body).map_err(|_| CallError::Invalid("userinfo response"))
+    }
+
+    /// Asks the introspection endpoint (RFC 7662) about a token.
+    pub(crate) async fn introspect(
+        &self,
+        token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, CallError> {
+        let Some(url) = self.metadata.introspection_endpoint.clone() else {
+            return Err(CallError::Invalid(
+                "the provider has no introspection endpoint",
+            ));
+        };
+        let request = self.authenticated(
+            url,
+            &[("token", token), ("token_type_hint", "access_token")],
+        );
+        let response = self
+            .http
+            .send(request)
+            .await
+            .map_err(CallError::Transport)?;
+        let response = check_status(response)?;
+        serde_json::from_slice(&response.body)
+            .map_err(|_| CallError::Invalid("introspection response"))
     }
 
     /// Revokes a token (RFC 7009). Does nothing when the provider has no revocation endpoint.

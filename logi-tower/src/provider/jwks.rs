@@ -204,7 +204,7 @@ impl Jwks {
         match (set.keys.get(kid), fetch_result) {
             (Some(key), _) => Ok(Arc::clone(key)),
             (None, Err(_)) if set.keys.is_empty() => Err(VerifyError::new(
-                VerifyErrorKind::KeysUnavailable,
+                VerifyErrorKind::Unavailable,
                 "the provider's signing keys could not be fetched",
             )),
             (None, _) => Err(unknown_kid()),

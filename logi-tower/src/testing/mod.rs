@@ -79,11 +79,13 @@ pub enum Endpoint {
     Revoke,
     /// `GET|POST /oauth/logout` (the `end_session_endpoint`).
     EndSession,
+    /// `POST /oauth/introspect` (RFC 7662), when enabled.
+    Introspection,
 }
 
 impl Endpoint {
     /// Every endpoint, in declaration order.
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::Discovery,
         Endpoint::Jwks,
         Endpoint::Authorize,
@@ -91,6 +93,7 @@ impl Endpoint {
         Endpoint::Userinfo,
         Endpoint::Revoke,
         Endpoint::EndSession,
+        Endpoint::Introspection,
     ];
 
     /// The endpoint's path on the provider, e.g. `/oauth/token`.
@@ -103,6 +106,7 @@ impl Endpoint {
             Endpoint::Userinfo => "/oauth/userinfo",
             Endpoint::Revoke => "/oauth/revoke",
             Endpoint::EndSession => "/oauth/logout",
+            Endpoint::Introspection => "/oauth/introspect",
         }
     }
 

@@ -269,6 +269,8 @@ pub struct TestProviderBuilder {
     jwks_max_age: Duration,
     identity_claims_in_id_token: bool,
     end_session_endpoint: bool,
+    opaque_access_tokens: bool,
+    introspection_endpoint: bool,
 }
 
 impl Default for TestProviderBuilder {
@@ -286,6 +288,8 @@ impl Default for TestProviderBuilder {
             jwks_max_age: Duration::from_secs(3600),
             identity_claims_in_id_token: false,
             end_session_endpoint: true,
+            opaque_access_tokens: false,
+            introspection_endpoint: false,
         }
     }
 }
@@ -367,6 +371,20 @@ impl TestProviderBuilder {
         self
     }
 
+    /// Issues access tokens as random strings that only the provider can validate (through
+    /// introspection or userinfo) instead of JWTs. Default false (logi issues JWTs).
+    pub fn opaque_access_tokens(mut self, enabled: bool) -> Self {
+        self.opaque_access_tokens = enabled;
+        self
+    }
+
+    /// Serves `/oauth/introspect` (RFC 7662) and names it `introspection_endpoint` in
+    /// discovery. Default false (logi's is unknown).
+    pub fn introspection_endpoint(mut self, enabled: bool) -> Self {
+        self.introspection_endpoint = enabled;
+        self
+    }
+
     /// Serves `/oauth/logout` and names it `end_session_endpoint` in discovery. Default true.
     pub fn end_session_endpoint(mut self, enabled: bool) -> Self {
         self.end_session_endpoint = enabled;
@@ -398,6 +416,8 @@ impl TestProviderBuilder {
             jwks_max_age: self.jwks_max_age,
             identity_claims_in_id_token: self.identity_claims_in_id_token,
             end_session_endpoint: self.end_session_endpoint,
+            opaque_access_tokens: self.opaque_access_tokens,
+            introspection_endpoint: self.introspection_endpoint,
         };
         let clients = non_empty_or(self.clients, TestClient::default);
         let users = non_empty_or(self.users, TestUser::default);

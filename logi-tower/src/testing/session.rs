@@ -87,7 +87,7 @@ impl TestSession {
     pub fn cookie_header(&self, layer: &LogiLayer) -> String {
         let now = unix_now();
         let data = SessionData {
-            iss: layer.shared.verifier.issuer().to_owned(),
+            iss: layer.shared.issuer.clone(),
             sub: self.sub.clone(),
             claims: self.claims.clone(),
             scope: self.scopes.join(" "),
@@ -104,6 +104,9 @@ impl TestSession {
         };
         layer
             .shared
+            .web
+            .as_ref()
+            .expect("TestSession needs a layer that signs users in (with a redirect URI)")
             .sessions
             .save(&data, 0, now)
             .expect("the test session fits in cookies")

@@ -27,6 +27,10 @@ pub(crate) struct Config {
     pub(crate) jwks_max_age: Duration,
     pub(crate) identity_claims_in_id_token: bool,
     pub(crate) end_session_endpoint: bool,
+    /// Access tokens are random strings known only to the provider (validated by
+    /// introspection or userinfo), not JWTs.
+    pub(crate) opaque_access_tokens: bool,
+    pub(crate) introspection_endpoint: bool,
 }
 
 /// Everything that changes, behind one mutex. Locks are short and never held across `.await`.
@@ -39,6 +43,8 @@ pub(crate) struct Store {
     faults: HashMap<Endpoint, Fault>,
     pub(crate) deny_next_authorization: bool,
     pub(crate) grants: Grants,
+    /// Opaque access token → its claims.
+    pub(crate) opaque_tokens: HashMap<String, Map<String, Value>>,
 }
 
 /// The state shared by every handle and the server.
@@ -73,6 +79,7 @@ impl ProviderState {
                 faults: HashMap::new(),
                 deny_next_authorization: false,
                 grants: Grants::default(),
+                opaque_tokens: HashMap::new(),
             }),
         }
     }
@@ -213,7 +220,7 @@ impl ProviderState {
         ttl: Duration,
     ) -> String {
         let now = now_secs();
-        self.sign_claims(&json!({
+        let claims = json!({
             "iss": self.config.issuer,
             "sub": sub,
             "aud": client_id,
@@ -223,7 +230,25 @@ impl ProviderState {
             "jti": format!("jti_{}", random_hex(12)),
             "scope": scopes.join(" "),
             "sid": sid,
-        }))
+        });
+        if self.config.opaque_access_tokens {
+            let token = format!("opq_{}", random_hex(32));
+            let Value::Object(claims) = claims else {
+                unreachable!("a JSON object literal")
+            };
+            self.lock().opaque_tokens.insert(token.clone(), claims);
+            return token;
+        }
+        self.sign_claims(&claims)
+    }
+
+    /// The claims of an access token this provider issued: a JWT it signed, or an opaque token
+    /// it remembers.
+    pub(crate) fn access_token_claims(&self, token: &str) -> Option<Map<String, Value>> {
+        if let Some(claims) = self.lock().opaque_tokens.get(token) {
+            return Some(claims.clone());
+        }
+        self.own_jwt(token)
     }
 
     /// The ID token issued with `access_token` for a grant.
@@ -253,7 +278,9 @@ impl ProviderState {
 
     /// Verifies a bearer access token: signature, issuer, shape, expiry, revocation.
     pub(crate) fn verify_access_token(&self, token: &str) -> Result<AccessToken, &'static str> {
-        let claims = self.own_jwt(token).ok_or("access token invalid")?;
+        let claims = self
+            .access_token_claims(token)
+            .ok_or("access token invalid")?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         // An ID token has no `client_id` or `scope`: it is not accepted here.
         let (Some(sub), Some(_client_id), Some(scope), Some(jti), Some(exp)) = (

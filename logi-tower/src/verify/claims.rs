@@ -52,7 +52,9 @@ impl<'de> Deserialize<'de> for Audience {
 }
 
 /// A JSON number of seconds since the epoch; fractions are truncated.
-fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<i64>;

@@ -27,9 +27,12 @@ pub enum VerifyErrorKind {
     MissingClaim,
     /// `at_hash` does not match the access token issued with the ID token.
     AtHashMismatch,
-    /// The provider's keys could not be fetched and none are cached: not a fault of the token,
-    /// and worth retrying later.
-    KeysUnavailable,
+    /// The provider could not be asked (its keys could not be fetched and none are cached, or
+    /// its introspection endpoint did not answer): not a fault of the token, and worth
+    /// retrying later.
+    Unavailable,
+    /// The provider says the (opaque) token is not active: revoked, expired or unknown.
+    Inactive,
 }
 
 impl VerifyErrorKind {
@@ -47,7 +50,8 @@ impl VerifyErrorKind {
             Self::NonceMismatch => "nonce_mismatch",
             Self::MissingClaim => "missing_claim",
             Self::AtHashMismatch => "at_hash_mismatch",
-            Self::KeysUnavailable => "jwks_unavailable",
+            Self::Unavailable => "provider_unavailable",
+            Self::Inactive => "inactive",
         }
     }
 }

@@ -7,10 +7,12 @@
 //! future), `nonce` (`nonce_mismatch`), `sub` (`missing_claim`), `at_hash` (`at_hash_mismatch`,
 //! only when the access token is given). Times allow a clock skew of 60 seconds by default.
 
+mod access_token;
 mod claims;
 mod error;
 mod id_token;
 pub(crate) mod jws;
 
+pub use access_token::{AccessTokenVerifier, VerifiedAccessToken};
 pub use error::{VerifyError, VerifyErrorKind};
 pub use id_token::{Checks, DEFAULT_CLOCK_SKEW, IdToken, IdTokenVerifier};

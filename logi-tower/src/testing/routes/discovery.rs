@@ -43,6 +43,9 @@ pub(super) async fn configuration(State(provider): Provider) -> Response {
     if config.end_session_endpoint {
         document["end_session_endpoint"] = url(Endpoint::EndSession).into();
     }
+    if config.introspection_endpoint {
+        document["introspection_endpoint"] = url(Endpoint::Introspection).into();
+    }
     json(StatusCode::OK, &document)
 }
 

@@ -3,6 +3,7 @@
 mod authorize;
 mod client_auth;
 mod discovery;
+mod introspect;
 mod logout;
 mod revoke;
 mod token;
@@ -38,6 +39,9 @@ pub(crate) fn router(state: Arc<ProviderState>) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(Endpoint::Revoke.path(), post(revoke::revoke));
+    if state.config.introspection_endpoint {
+        router = router.route(Endpoint::Introspection.path(), post(introspect::introspect));
+    }
     if state.config.end_session_endpoint {
         router = router.route(
             Endpoint::EndSession.path(),

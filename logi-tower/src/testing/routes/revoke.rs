@@ -34,7 +34,7 @@ fn revoke_token(
         .lock()
         .grants
         .revoke_refresh_token(token, &client.client_id);
-    if !was_refresh_token && let Some(claims) = provider.own_jwt(token) {
+    if !was_refresh_token && let Some(claims) = provider.access_token_claims(token) {
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         if let (Some(jti), Some(client_id)) = (text("jti"), text("client_id"))
             && client_id == client.client_id
