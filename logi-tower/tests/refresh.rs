@@ -150,19 +150,21 @@ async fn handlers_see_the_refreshed_token_and_the_cookie_is_written_in_the_same_
 
 #[tokio::test]
 async fn transient_failures_keep_the_session() {
-    let app = app_with_token_ttl(Duration::from_secs(4)).await;
+    // Times are whole seconds: an 8 s token is due from 6 s after sign-in and valid until 8 s,
+    // so 6.2 s is due-but-valid wherever within its second the sign-in happened.
+    let app = app_with_token_ttl(Duration::from_secs(8)).await;
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
     let api = format!("{}/api/data", app.origin);
 
     // Due for refresh (last quarter) but still valid: the provider is down, the request proceeds.
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    tokio::time::sleep(Duration::from_millis(6_200)).await;
     app.provider.set_fault(Endpoint::Token, Fault::Status(503));
     assert_eq!(browser.send(Method::GET, &api, JSON).await.status, 200);
 
     // Expired and the provider still down: 503 with Retry-After for API calls, a page for
     // navigations, grpc-status 14 for gRPC; never 500, and the session cookie is kept.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    tokio::time::sleep(Duration::from_millis(2_900)).await;
     for fault in [
         Fault::Status(503),
         Fault::Status(500),
