@@ -115,6 +115,14 @@ impl Auth {
             credential_error: None,
         }
     }
+
+    /// A request whose `Authorization` header cannot be used.
+    pub(crate) fn malformed(shared: Arc<Shared>, why: &'static str) -> Self {
+        Self {
+            credential_error: Some(CredentialError::Malformed(why)),
+            ..Self::new(shared, None)
+        }
+    }
 }
 
 /// A bearer token that was presented and refused.

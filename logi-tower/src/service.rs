@@ -80,20 +80,10 @@ where
                 let key = bearer::key(token);
                 if let Some(principal) = shared.token_cache.get(&key, now) {
                     let auth = Auth::new(shared, Some(principal));
-                    if route_me {
-                        return ResponseFuture::ready(flow::me(&auth, Vec::new()));
-                    }
-                    request.extensions_mut().insert(auth);
-                    return ResponseFuture::inner(self.inner.call(request), Vec::new());
+                    return self.answer(request, auth, route_me);
                 }
                 if let Err(why) = bearer::check_token(token) {
-                    let mut auth = Auth::new(shared, None);
-                    auth.credential_error = Some(CredentialError::Malformed(why));
-                    if route_me {
-                        return ResponseFuture::ready(flow::me(&auth, Vec::new()));
-                    }
-                    request.extensions_mut().insert(auth);
-                    return ResponseFuture::inner(self.inner.call(request), Vec::new());
+                    return self.answer(request, Auth::malformed(shared, why), route_me);
                 }
                 let token = token.to_owned();
                 let mut inner = self.take_ready_inner();
@@ -107,13 +97,7 @@ where
                 }));
             }
             Presented::Malformed(why) => {
-                let mut auth = Auth::new(shared, None);
-                auth.credential_error = Some(CredentialError::Malformed(why));
-                if route_me {
-                    return ResponseFuture::ready(flow::me(&auth, Vec::new()));
-                }
-                request.extensions_mut().insert(auth);
-                return ResponseFuture::inner(self.inner.call(request), Vec::new());
+                return self.answer(request, Auth::malformed(shared, why), route_me);
             }
         }
 
@@ -167,6 +151,26 @@ where
 
         // 4. The app, with the session written back when it changed.
         ResponseFuture::inner(self.inner.call(request), set_cookies)
+    }
+}
+
+impl<S> Logi<S> {
+    /// Calls the inner service with `auth` attached (or answers `/auth/me` with it), with no
+    /// session cookie to write: bearer requests never touch the session.
+    fn answer<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        auth: Auth,
+        route_me: bool,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        if route_me {
+            return ResponseFuture::ready(flow::me(&auth, Vec::new()));
+        }
+        request.extensions_mut().insert(auth);
+        ResponseFuture::inner(self.inner.call(request), Vec::new())
     }
 }
 

@@ -3,13 +3,12 @@
 //! The layer only calls [`Sessions::load`], [`Sessions::save`] and [`Sessions::clear`]; where the
 //! session lives (sealed in cookies today, a server-side store later) stays behind them.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 
 use super::cookie::{
-    CookieAttributes, CookieError, RequestCookies, SameSite, Sealer, delete_chunked, write_chunked,
+    CookieAttributes, CookieError, RequestCookies, Sealer, delete_chunked, write_chunked,
 };
 use super::data::SessionData;
 
@@ -51,14 +50,8 @@ impl Sessions {
     pub(crate) fn new(sealer: Sealer, idle: Duration, absolute: Duration) -> Self {
         Self {
             sealer,
-            attrs: CookieAttributes {
-                path: Cow::Borrowed("/"),
-                secure: true,
-                http_only: true,
-                same_site: SameSite::Lax,
-                max_age: None,
-                domain: None,
-            },
+            // `Path=/`, Secure, HttpOnly, SameSite=Lax: what a `__Host-` session cookie needs.
+            attrs: CookieAttributes::default(),
             idle: secs(idle),
             absolute: secs(absolute),
             renew_after: (secs(idle) / 10).max(1),
