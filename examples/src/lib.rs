@@ -1,5 +1,6 @@
-//! Shared helpers for the runnable examples: the embedded development provider, serving on
-//! `localhost` (IPv4 and IPv6), and a tiny page template.
+//! The runnable examples' apps, so that tests serve exactly what the examples run
+//! ([`quickstart`], [`api`], [`greeter`]), and their shared helpers: the embedded development
+//! provider, serving on `localhost` (IPv4 and IPv6), and a tiny page template.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -8,6 +9,9 @@ use axum::response::Html;
 use logi::LogiLayer;
 use logi::testing::{TestClient, TestProvider};
 use tokio::net::TcpListener;
+
+pub mod api;
+pub mod greeter;
 
 pub mod quickstart {
     //! The quickstart app: a public home page and a protected dashboard.
@@ -114,6 +118,36 @@ pub async fn development_layer(
         .client_id(TestClient::DEFAULT_CLIENT_ID)
         .client_secret(TestClient::DEFAULT_CLIENT_SECRET)
         .redirect_uri(&redirect_uris[0])
+        .build()
+        .await?;
+    Ok((logi, provider))
+}
+
+/// Whether the environment names a provider for an API (`LOGI_ISSUER`, `LOGI_AUDIENCE` or
+/// `LOGI_CLIENT_ID`): then the API examples build their layer with `LogiLayer::from_env()`.
+#[must_use]
+pub fn api_env_configured() -> bool {
+    ["LOGI_ISSUER", "LOGI_AUDIENCE", "LOGI_CLIENT_ID"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
+}
+
+/// Starts the in-process logi provider and an API-only layer for it: the issuer and the
+/// expected audience ([`TestClient::DEFAULT_CLIENT_ID`], which the provider's
+/// [`access_token`](TestProvider::access_token) puts in `aud`), no redirect URI, no session key.
+///
+/// # Errors
+/// When the provider cannot bind a port or the layer cannot be built.
+pub async fn development_api_layer() -> Result<(LogiLayer, TestProvider), Box<dyn std::error::Error>>
+{
+    let provider = TestProvider::start().await?;
+    tracing::info!(
+        issuer = provider.issuer(),
+        "started the in-process logi provider (development mode)"
+    );
+    let logi = LogiLayer::builder()
+        .issuer(provider.issuer())
+        .audience(TestClient::DEFAULT_CLIENT_ID)
         .build()
         .await?;
     Ok((logi, provider))
