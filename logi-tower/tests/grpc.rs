@@ -207,6 +207,104 @@ async fn bearer_tokens_are_checked_the_same_way() {
 }
 
 #[tokio::test]
+async fn every_forged_or_unfit_bearer_token_is_refused_with_its_reason() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    let app = support::start_app(TestProvider::builder(), |b| b, |_| Router::new()).await;
+    let addr = serve(Some(app.logi.clone())).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({
+        "iss": app.provider.issuer(), "sub": "user-0003", "aud": support::CLIENT_ID,
+        "exp": now + 600, "iat": now, "jti": "j", "scope": "openid greeter:hello",
+    });
+    let with = |key: &str, value: serde_json::Value| {
+        let mut c = claims.clone();
+        c[key] = value;
+        app.provider.sign_claims(&c)
+    };
+    let kid = app.provider.current_kid();
+    let encode = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let hs256 = {
+        let input = format!(
+            "{}.{}",
+            encode(&json!({"alg": "HS256", "kid": kid})),
+            encode(&claims)
+        );
+        let n = app.provider.jwks()["keys"][0]["n"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, n.as_bytes());
+        let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    };
+    let valid = app.provider.sign_claims(&claims);
+    let tampered = {
+        let mut parts: Vec<&str> = valid.split('.').collect();
+        let other = encode(&json!({"sub": "someone-else"}));
+        parts[1] = &other;
+        parts.join(".")
+    };
+    let cases = [
+        (with("exp", json!(now - 3600)), "expired"),
+        (with("aud", json!("logi_other_api")), "aud_mismatch"),
+        (with("iss", json!("https://evil.example")), "iss_mismatch"),
+        (tampered, "bad_signature"),
+        (
+            format!(
+                "{}.{}.",
+                encode(&json!({"alg": "none", "kid": kid})),
+                encode(&claims)
+            ),
+            "bad_signature",
+        ),
+        (hs256, "bad_signature"),
+        (
+            app.provider
+                .sign_with_header(&json!({"alg": "RS256", "kid": "nope"}), &claims),
+            "unknown_kid",
+        ),
+    ];
+    for (token, code) in cases {
+        let status = call_with(addr, SAY_HELLO, "authorization", format!("Bearer {token}"))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{code}: {status:?}");
+        assert!(
+            status.message().starts_with(code),
+            "{code}: {}",
+            status.message()
+        );
+        assert!(
+            !status.message().contains(&token[..20]),
+            "the token is never echoed"
+        );
+    }
+    let no_scope = with("scope", json!("openid"));
+    let status = call_with(
+        addr,
+        SAY_HELLO,
+        "authorization",
+        format!("Bearer {no_scope}"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(status.message(), "requires the scope greeter:hello");
+    assert_eq!(
+        call_with(addr, SAY_HELLO, "authorization", format!("Bearer {valid}"))
+            .await
+            .unwrap(),
+        "hello ada, from user-0003"
+    );
+}
+
+#[tokio::test]
 async fn without_the_layer_the_status_names_it() {
     let addr = serve(None).await;
     let missing = call(addr, SAY_HELLO, None).await.unwrap_err();
