@@ -2,8 +2,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use std::borrow::Cow;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::claims::{Audience, numeric_date};
 use super::id_token::unix;
 use super::jws::Jws;
 use super::{VerifyError, VerifyErrorKind as Kind};
@@ -125,91 +129,184 @@ impl AccessTokenVerifier {
         let kid = jws.rs256_kid()?;
         let key = self.jwks.key(kid).await?;
         jws.verify_signature(&key)?;
-        // One pass into a map: the registered claims are taken out, the rest stay as the
-        // user's claims.
-        let claims: Map<String, Value> = serde_json::from_slice(&jws.payload).map_err(|_| {
+        let claims: AccessClaims = serde_json::from_slice(&jws.payload).map_err(|_| {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;
         self.check(claims, unix(now))
     }
 
-    fn check(
-        &self,
-        mut claims: Map<String, Value>,
-        now: i64,
-    ) -> Result<VerifiedAccessToken, VerifyError> {
-        let iss = match claims.remove("iss") {
-            Some(Value::String(iss)) if *iss == *self.issuer => iss,
-            _ => {
-                return Err(VerifyError::new(
-                    Kind::IssMismatch,
-                    "iss is not the expected issuer",
-                ));
-            }
+    fn check(&self, claims: AccessClaims, now: i64) -> Result<VerifiedAccessToken, VerifyError> {
+        let Some(iss) = claims.iss.filter(|iss| **iss == *self.issuer) else {
+            return Err(VerifyError::new(
+                Kind::IssMismatch,
+                "iss is not the expected issuer",
+            ));
         };
-        let names_us = |aud: &Value| {
-            aud.as_str()
-                .is_some_and(|a| self.audiences.iter().any(|x| x == a))
-        };
-        let aud_ok = match claims.remove("aud") {
-            Some(Value::Array(auds)) => auds.iter().any(names_us),
-            Some(aud) => names_us(&aud),
-            None => false,
-        };
-        if !aud_ok {
+        if !claims.aud.0.iter().any(|a| self.audiences.contains(a)) {
             return Err(VerifyError::new(
                 Kind::AudMismatch,
                 "aud does not name this API",
             ));
         }
-        let Some(exp) = date(claims.remove("exp"))? else {
+        let Some(exp) = claims.exp else {
             return Err(VerifyError::new(Kind::MissingClaim, "exp is missing"));
         };
         if now >= exp.saturating_add(self.skew) {
             return Err(VerifyError::new(Kind::Expired, "the token has expired"));
         }
         let future = |t: Option<i64>| t.is_some_and(|t| t > now.saturating_add(self.skew));
-        if future(date(claims.remove("nbf"))?) || future(date(claims.remove("iat"))?) {
+        if future(claims.nbf) || future(claims.iat) {
             return Err(VerifyError::new(
                 Kind::Expired,
                 "the token is not valid yet",
             ));
         }
-        let sub = match claims.remove("sub") {
-            Some(Value::String(sub)) if !sub.is_empty() => sub,
+        let sub = match claims.sub {
+            Some(sub) if !sub.is_empty() => sub,
             _ => return Err(VerifyError::new(Kind::MissingClaim, "sub is missing")),
         };
-        let scopes = match claims.remove("scope") {
-            Some(Value::String(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
-            _ => Vec::new(),
-        };
-        claims.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()));
         Ok(VerifiedAccessToken {
             issuer: iss,
             subject: sub,
             expires_at: exp,
-            scopes,
-            claims,
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+            claims: claims.rest,
         })
     }
 }
 
-/// A NumericDate claim: seconds since the epoch, fractions truncated.
-fn date(value: Option<Value>) -> Result<Option<i64>, VerifyError> {
-    let malformed = |what| VerifyError::new(Kind::Malformed, what);
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| {
-                // Truncation is what RFC 7519's NumericDate allows for fractional seconds.
-                #[allow(clippy::cast_possible_truncation)]
-                n.as_f64()
-                    .filter(|f| f.is_finite() && f.abs() < 1e15)
-                    .map(|f| f as i64)
-            })
-            .map(Some)
-            .ok_or_else(|| malformed("a date claim is out of range")),
-        Some(_) => Err(malformed("a date claim is not a number")),
+/// An access token's claims, read in one pass: the registered ones typed, protocol claims
+/// dropped, everything else kept as the user's claims.
+struct AccessClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Audience,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    scope: String,
+    rest: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for AccessClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = AccessClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AccessClaims, A::Error> {
+                let mut claims = AccessClaims {
+                    iss: None,
+                    sub: None,
+                    aud: Audience::default(),
+                    exp: None,
+                    iat: None,
+                    nbf: None,
+                    scope: String::new(),
+                    rest: Map::new(),
+                };
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match &*key {
+                        "iss" => claims.iss = map.next_value()?,
+                        "sub" => claims.sub = map.next_value()?,
+                        "aud" => claims.aud = map.next_value()?,
+                        "exp" => claims.exp = map.next_value::<Date>()?.0,
+                        "iat" => claims.iat = map.next_value::<Date>()?.0,
+                        "nbf" => claims.nbf = map.next_value::<Date>()?.0,
+                        "scope" => {
+                            claims.scope = map.next_value::<Option<String>>()?.unwrap_or_default();
+                        }
+                        k if PROTOCOL_CLAIMS.contains(&k) => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                        _ => {
+                            let value = map.next_value()?;
+                            claims.rest.insert(key.into_owned(), value);
+                        }
+                    }
+                }
+                Ok(claims)
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// A NumericDate claim, in the single pass above.
+struct Date(Option<i64>);
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        numeric_date(deserializer).map(Date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier() -> AccessTokenVerifier {
+        AccessTokenVerifier::with_audiences(
+            "https://i",
+            vec!["api".into()],
+            Jwks::from_json(br#"{"keys":[]}"#).unwrap(),
+        )
+    }
+
+    fn check(json: &str) -> Result<VerifiedAccessToken, VerifyError> {
+        verifier().check(serde_json::from_str(json).unwrap(), 1000)
+    }
+
+    #[test]
+    fn registered_claims_are_typed_and_the_rest_kept() {
+        let token = check(
+            r#"{"iss":"https://i","sub":"u","aud":["x","api"],"exp":2000.5,"iat":999,"jti":"j",
+                "scope":"a  b","client_id":"api","sid":"s","team":{"id":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(token.subject(), "u");
+        assert_eq!(token.expires_at(), 2000);
+        assert_eq!(token.scopes(), ["a", "b"]);
+        let mut keys: Vec<&str> = token.claims().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["client_id", "sid", "team"],
+            "registered and protocol claims are not the user's"
+        );
+    }
+
+    #[test]
+    fn each_check_has_its_code() {
+        let base = r#""iss":"https://i","sub":"u","aud":"api","exp":2000"#;
+        let code = |json: String| check(&json).unwrap_err().code();
+        assert_eq!(
+            code(format!(r#"{{{base},"iss":"https://evil"}}"#)),
+            "iss_mismatch"
+        );
+        assert_eq!(
+            code(r#"{"iss":"https://i","sub":"u","aud":"other","exp":2000}"#.into()),
+            "aud_mismatch"
+        );
+        assert_eq!(
+            code(r#"{"iss":"https://i","sub":"u","aud":"api"}"#.into()),
+            "missing_claim"
+        );
+        assert_eq!(
+            code(r#"{"iss":"https://i","sub":"u","aud":"api","exp":900}"#.into()),
+            "expired"
+        );
+        assert_eq!(code(format!(r#"{{{base},"nbf":1100}}"#)), "expired");
+        assert_eq!(
+            code(r#"{"iss":"https://i","aud":"api","exp":2000}"#.into()),
+            "missing_claim"
+        );
+        assert!(
+            check(&format!(r#"{{{base},"scope":null,"nbf":1030}}"#)).is_ok(),
+            "within the skew"
+        );
+        assert!(serde_json::from_str::<AccessClaims>(r#"{"exp":"soon"}"#).is_err());
     }
 }
