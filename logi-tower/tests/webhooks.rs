@@ -580,3 +580,136 @@ fn refuses_unusable_settings_when_built() {
         assert!(!error.contains("whsec"), "{error}");
     }
 }
+
+#[tokio::test]
+async fn bounds_a_chunked_body_without_a_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = start().await;
+    let body = vec![b'x'; WebhookVerifier::DEFAULT_MAX_BODY_BYTES + 1];
+    let signature = current(K1, "k1", now(), &body).remove(0).1;
+    let address = app.origin.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /webhooks/logi HTTP/1.1\r\nhost: {address}\r\nx-logi-signature: {signature}\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer and close before the whole body is sent.
+    for chunk in body.chunks(64 * 1024) {
+        let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    assert!(reply.contains("\"body_too_large\""), "{reply}");
+    assert_eq!(app.handled(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_with_an_unknown_kid_share_one_fetch() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&fetches);
+    let verifier = WebhookVerifier::builder()
+        .on_unknown_kid(move |kid| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(vec![(kid, Secret::new(FETCHED))])
+            }
+        })
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
+        )
+        .with_state(verifier);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let http = reqwest::Client::new();
+    let deliveries = (0..5).map(|_| {
+        let body = payload("user.deleted");
+        let mut request = http.post(format!("{origin}/hook"));
+        for (name, value) in current(FETCHED, "k-new", now(), &body) {
+            request = request.header(name, value);
+        }
+        async move { request.body(body).send().await.unwrap().status().as_u16() }
+    });
+    let statuses = join_all(deliveries).await;
+    assert_eq!(statuses, [200; 5]);
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+}
+
+/// Runs futures concurrently on the runtime and collects their outputs in order.
+async fn join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+#[tokio::test]
+async fn the_layer_on_an_axum_route_hands_its_event_to_the_extractor() {
+    let verifier = WebhookVerifier::builder().secret("k1", K1).build().unwrap();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&handled);
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(move |LogiWebhook(event): LogiWebhook| {
+                let counter = Arc::clone(&counter);
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    event.name().to_owned()
+                }
+            }),
+        )
+        .route_layer(WebhookLayer::new(verifier));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let send = |headers: Vec<(&'static str, String)>, body: Vec<u8>| {
+        let mut request = reqwest::Client::new().post(format!("{origin}/hook"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move {
+            let response = request.body(body).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let body = payload("token.revoked");
+    let headers = current(K1, "k1", now(), &body);
+    assert_eq!(
+        send(headers.clone(), body.clone()).await,
+        (200, "token.revoked".to_owned())
+    );
+    let (status, reply) = send(headers, body).await;
+    assert_eq!(status, 401, "{reply}");
+    assert!(reply.contains("\"replayed\""), "{reply}");
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+    // A 404 stays a 404.
+    let missing = reqwest::Client::new()
+        .post(format!("{origin}/elsewhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

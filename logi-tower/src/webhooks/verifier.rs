@@ -136,10 +136,7 @@ impl WebhookVerifier {
     ) -> Result<LogiEvent, WebhookError> {
         self.verify_at(headers, body, crate::flow::unix_now())
             .await
-            .map_err(|kind| {
-                tracing::debug!(code = kind.code(), "logi webhook refused");
-                WebhookError::new(kind)
-            })
+            .map_err(refused)
     }
 
     /// Reads a body (up to [`max_body_bytes`](Self::max_body_bytes)) and verifies the delivery.
@@ -152,20 +149,24 @@ impl WebhookVerifier {
         B: Body,
         B::Error: Into<FetchError>,
     {
+        // Refuse what the headers alone refuse before reading up to a mebibyte.
+        if let Err(kind) = self.headers(headers, crate::flow::unix_now()) {
+            return Err(refused(kind));
+        }
         let max = self.inner.max_body_bytes;
         let announced = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok());
         if announced.is_some_and(|length| length > max as u64) {
-            return Err(WebhookError::new(WebhookErrorKind::BodyTooLarge));
+            return Err(refused(WebhookErrorKind::BodyTooLarge));
         }
         let body = match Limited::new(body, max).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<LengthLimitError>() => {
-                return Err(WebhookError::new(WebhookErrorKind::BodyTooLarge));
+                return Err(refused(WebhookErrorKind::BodyTooLarge));
             }
-            Err(_) => return Err(WebhookError::new(WebhookErrorKind::UnreadableBody)),
+            Err(_) => return Err(refused(WebhookErrorKind::UnreadableBody)),
         };
         self.verify(headers, body).await
     }
@@ -179,33 +180,12 @@ impl WebhookVerifier {
         if body.len() > self.inner.max_body_bytes {
             return Err(WebhookErrorKind::BodyTooLarge);
         }
-        let value = single(headers, SIGNATURE_HEADER)?.ok_or(WebhookErrorKind::MissingSignature)?;
-        let timestamp_header = single(headers, TIMESTAMP_HEADER)?;
-        let value = value
-            .to_str()
-            .map_err(|_| WebhookErrorKind::MalformedSignature)?;
-        let signature = signature::parse(value)?;
-
-        let (timestamp, kid, mac) = match signature {
-            Signature::Current {
-                timestamp,
-                kid,
-                mac,
-            } => (timestamp, Some(kid), mac),
-            Signature::Legacy { mac } => {
-                let timestamp = timestamp_header.ok_or(WebhookErrorKind::MissingTimestamp)?;
-                let timestamp = timestamp
-                    .to_str()
-                    .ok()
-                    .and_then(signature::parse_timestamp)
-                    .ok_or(WebhookErrorKind::MalformedTimestamp)?;
-                (timestamp, None, mac)
-            }
-        };
-        let tolerance = i64::try_from(self.inner.tolerance.as_secs()).unwrap_or(i64::MAX);
-        if timestamp.abs_diff(now) > tolerance.unsigned_abs() {
-            return Err(WebhookErrorKind::OutsideTolerance);
-        }
+        let Headers {
+            timestamp,
+            kid,
+            mac,
+        } = self.headers(headers, now)?;
+        let tolerance = self.tolerance_secs();
 
         match kid {
             Some(kid) => self.check_current(kid, &body, &mac).await?,
@@ -232,6 +212,48 @@ impl WebhookVerifier {
             })?;
 
         LogiEvent::parse(body, kid.map(str::to_owned), timestamp)
+    }
+
+    /// The signature headers, parsed, with the timestamp inside the tolerance.
+    fn headers<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        now: i64,
+    ) -> Result<Headers<'h>, WebhookErrorKind> {
+        let value = single(headers, SIGNATURE_HEADER)?.ok_or(WebhookErrorKind::MissingSignature)?;
+        let timestamp_header = single(headers, TIMESTAMP_HEADER)?;
+        let value = value
+            .to_str()
+            .map_err(|_| WebhookErrorKind::MalformedSignature)?;
+        let parsed = match signature::parse(value)? {
+            Signature::Current {
+                timestamp,
+                kid,
+                mac,
+            } => Headers {
+                timestamp,
+                kid: Some(kid),
+                mac,
+            },
+            Signature::Legacy { mac } => Headers {
+                timestamp: timestamp_header
+                    .ok_or(WebhookErrorKind::MissingTimestamp)?
+                    .to_str()
+                    .ok()
+                    .and_then(signature::parse_timestamp)
+                    .ok_or(WebhookErrorKind::MalformedTimestamp)?,
+                kid: None,
+                mac,
+            },
+        };
+        if parsed.timestamp.abs_diff(now) > self.tolerance_secs().unsigned_abs() {
+            return Err(WebhookErrorKind::OutsideTolerance);
+        }
+        Ok(parsed)
+    }
+
+    fn tolerance_secs(&self) -> i64 {
+        i64::try_from(self.inner.tolerance.as_secs()).unwrap_or(i64::MAX)
     }
 
     async fn check_current(
@@ -347,6 +369,20 @@ impl fmt::Debug for WebhookVerifier {
             .field("fetches_unknown_kids", &self.inner.fetch.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// Logs a refusal (its code only: nothing from the request) and makes it an error.
+fn refused(kind: WebhookErrorKind) -> WebhookError {
+    tracing::debug!(code = kind.code(), "logi webhook refused");
+    WebhookError::new(kind)
+}
+
+/// What the signature headers say.
+struct Headers<'h> {
+    timestamp: i64,
+    /// `None` for the legacy format.
+    kid: Option<&'h str>,
+    mac: [u8; signature::MAC_LEN],
 }
 
 /// The one value of a header that must not repeat; `None` when absent.
