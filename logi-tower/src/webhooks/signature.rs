@@ -196,4 +196,40 @@ mod tests {
             assert_eq!(parse_timestamp(bad), None, "{bad:?}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn hex(bytes: &[u8]) -> String {
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics(value in ".{0,200}") {
+                let _ = parse(&value);
+            }
+
+            #[test]
+            fn never_panics_near_the_format(
+                value in "(t=[0-9+-]{0,14}|kid=[ -~]{0,10}|v1=[0-9a-fA-Fg]{0,66}|sha256=[0-9a-f]{0,66}|,| ){0,8}"
+            ) {
+                let _ = parse(&value);
+            }
+
+            #[test]
+            fn reads_back_what_logi_writes(
+                timestamp in 0_i64..=999_999_999_999,
+                kid in "[!-+--~]{1,128}",
+                mac in proptest::array::uniform32(any::<u8>()),
+            ) {
+                let value = format!("t={timestamp},kid={kid},v1={}", hex(&mac));
+                prop_assert_eq!(parse(&value), Ok(Signature::Current { timestamp, kid: &kid, mac }));
+                let legacy = format!("sha256={}", hex(&mac));
+                prop_assert_eq!(parse(&legacy), Ok(Signature::Legacy { mac }));
+            }
+        }
+    }
 }

@@ -596,3 +596,118 @@ impl WebhookVerifierBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn signed(secret: &str, kid: &str, timestamp: i64, body: &[u8]) -> HeaderMap {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let hex: String = hmac::sign(&key, body)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SIGNATURE_HEADER,
+            HeaderValue::from_str(&format!("t={timestamp},kid={kid},v1={hex}")).unwrap(),
+        );
+        headers
+    }
+
+    fn payload(n: usize) -> Bytes {
+        Bytes::from(format!(r#"{{"type":"user.deleted","n":{n}}}"#))
+    }
+
+    async fn check(
+        verifier: &WebhookVerifier,
+        timestamp: i64,
+        now: i64,
+        n: usize,
+    ) -> Result<(), WebhookErrorKind> {
+        let body = payload(n);
+        let headers = signed("s1", "k1", timestamp, &body);
+        verifier.verify_at(&headers, body, now).await.map(drop)
+    }
+
+    #[tokio::test]
+    async fn the_tolerance_is_inclusive_both_ways() {
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .build()
+            .unwrap();
+        assert_eq!(check(&verifier, NOW - 300, NOW, 1).await, Ok(()));
+        assert_eq!(check(&verifier, NOW + 300, NOW, 2).await, Ok(()));
+        for (skew, n) in [(-301, 3), (301, 4)] {
+            assert_eq!(
+                check(&verifier, NOW + skew, NOW, n).await,
+                Err(WebhookErrorKind::OutsideTolerance)
+            );
+        }
+
+        let strict = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .tolerance(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        assert_eq!(check(&strict, NOW - 30, NOW, 5).await, Ok(()));
+        assert_eq!(
+            check(&strict, NOW - 31, NOW, 6).await,
+            Err(WebhookErrorKind::OutsideTolerance)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signature_is_remembered_while_its_window_lasts() {
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .build()
+            .unwrap();
+        assert_eq!(check(&verifier, NOW, NOW, 1).await, Ok(()));
+        // Replayed with the same timestamp as long as it would be accepted.
+        for later in [1, 299, 300] {
+            assert_eq!(
+                check(&verifier, NOW + later, NOW + later, 1).await,
+                Err(WebhookErrorKind::Replayed),
+                "{later}"
+            );
+        }
+        // The original timestamp is out of tolerance afterwards; a fresh timestamp on the same
+        // body and MAC is still the same signature, remembered until NOW + 300.
+        assert_eq!(
+            check(&verifier, NOW + 301, NOW + 301, 1).await,
+            Ok(()),
+            "forgotten after the window: the MAC does not cover the timestamp"
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_rotate_while_serving() {
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .build()
+            .unwrap();
+        verifier.add_secret("k2", &Secret::new("s2")).unwrap();
+        let body = payload(1);
+        let headers = signed("s2", "k2", NOW, &body);
+        assert!(
+            verifier
+                .verify_at(&headers, body.clone(), NOW)
+                .await
+                .is_ok()
+        );
+        assert!(verifier.remove_secret("k1"));
+        assert_eq!(verifier.key_ids(), ["k2"]);
+        let body = payload(2);
+        let headers = signed("s1", "k1", NOW, &body);
+        assert_eq!(
+            verifier.verify_at(&headers, body, NOW).await.err(),
+            Some(WebhookErrorKind::UnknownKid)
+        );
+    }
+}
