@@ -475,7 +475,9 @@ impl WebhookVerifierBuilder {
     }
 
     /// Secrets in the form of `LOGI_WEBHOOK_SECRETS`: comma-separated `kid:secret` pairs, a
-    /// bare `secret` being a legacy one. Spaces around entries are ignored.
+    /// bare `secret` being a legacy one. Spaces around entries are ignored. The first `:` ends
+    /// the kid, so a legacy secret containing `:` must be given with
+    /// [`legacy_secret`](Self::legacy_secret) instead.
     ///
     /// ```
     /// use logi::webhooks::WebhookVerifier;
