@@ -1,6 +1,6 @@
 //! The runnable examples' apps, so that tests serve exactly what the examples run
-//! ([`quickstart`], [`api`], [`greeter`]), and their shared helpers: the embedded development
-//! provider, serving on `localhost` (IPv4 and IPv6), and a tiny page template.
+//! ([`quickstart`], [`api`], [`greeter`], [`webhooks`]), and their shared helpers: the embedded
+//! development provider, serving on `localhost` (IPv4 and IPv6), and a tiny page template.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 pub mod api;
 pub mod greeter;
+pub mod webhooks;
 
 pub mod quickstart {
     //! The quickstart app: a public home page and a protected dashboard.

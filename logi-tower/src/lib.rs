@@ -60,6 +60,9 @@ mod service;
 pub(crate) mod session;
 mod user;
 pub mod verify;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhooks;
 
 pub use body::LogiBody;
 pub use claims::StandardClaims;

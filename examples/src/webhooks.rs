@@ -1,0 +1,76 @@
+//! The webhooks example: an app receiving logi webhooks at `POST /webhooks/logi`.
+//!
+//! A verified delivery is answered with 200 and the event's name (and printed); anything else
+//! is refused by [`LogiWebhook`]: 401 with `{"error": …, "error_description": …}`. Other paths
+//! are 404, other methods 405.
+
+use aws_lc_rs::hmac;
+use axum::Router;
+use axum::routing::post;
+use logi::ConfigError;
+use logi::webhooks::{LogiWebhook, WebhookVerifier};
+
+/// The path logi delivers to.
+pub const PATH: &str = "/webhooks/logi";
+
+/// The key id of the secret generated when `LOGI_WEBHOOK_SECRETS` is not set.
+pub const DEVELOPMENT_KID: &str = "dev";
+
+/// The app's routes, verifying deliveries with `verifier`.
+pub fn app(verifier: WebhookVerifier) -> Router {
+    Router::new()
+        .route(PATH, post(receive))
+        .with_state(verifier)
+}
+
+#[allow(clippy::print_stdout)] // printing each event is what the example shows
+async fn receive(LogiWebhook(event): LogiWebhook) -> String {
+    println!(
+        "webhooks: {} (sub {}, key {})",
+        event.name(),
+        event.sub().unwrap_or("-"),
+        event.key_id().unwrap_or("legacy"),
+    );
+    if let Some(sub) = event.access_withdrawn_from() {
+        tracing::info!(
+            sub,
+            "access withdrawn: this is where the app ends the user's sessions"
+        );
+    }
+    event.name().to_owned()
+}
+
+/// A verifier for `LOGI_WEBHOOK_SECRETS`: comma-separated `kid:secret` pairs, a bare `secret`
+/// being the legacy key.
+///
+/// # Errors
+/// When the value is empty or an entry is unusable.
+pub fn verifier(secrets: &str) -> Result<WebhookVerifier, ConfigError> {
+    WebhookVerifier::builder().secrets(secrets).build()
+}
+
+/// A random secret for development: `whsec_` and 64 hex digits.
+///
+/// # Panics
+/// When the system's random generator fails.
+#[must_use]
+pub fn generate_secret() -> String {
+    let mut bytes = [0; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system's random generator");
+    format!("whsec_{}", hex(&bytes))
+}
+
+/// `X-Logi-Signature` in the current format for `body`, signed at `timestamp` with `secret`
+/// under `kid`, as logi sends it.
+#[must_use]
+pub fn signature(secret: &str, kid: &str, timestamp: i64, body: &[u8]) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    format!(
+        "t={timestamp},kid={kid},v1={}",
+        hex(hmac::sign(&key, body).as_ref())
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

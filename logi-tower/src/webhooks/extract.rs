@@ -1,0 +1,62 @@
+//! [`LogiWebhook`]: the axum extractor.
+
+use std::any::Any;
+
+use axum_core::extract::{FromRequest, Request};
+
+use super::{LogiEvent, WebhookError, WebhookErrorKind, WebhookVerifier};
+
+/// A verified logi webhook delivery, for axum handlers. It reads the body, so it comes last
+/// among a handler's extractors.
+///
+/// The verifier is taken from the request's extensions (`.layer(Extension(verifier))`), or is
+/// the router's state when that state is a [`WebhookVerifier`]
+/// (`Router::new().…​.with_state(verifier)`). Behind [`WebhookLayer`](super::WebhookLayer),
+/// the event the layer verified is taken as is. Without any of them, the answer is 500 naming
+/// the missing piece.
+///
+/// A refused delivery is answered with 401 and a short JSON reason; the handler does not run.
+#[derive(Clone, Debug)]
+pub struct LogiWebhook(pub LogiEvent);
+
+impl LogiWebhook {
+    /// The event.
+    #[must_use]
+    pub fn into_inner(self) -> LogiEvent {
+        self.0
+    }
+}
+
+impl std::ops::Deref for LogiWebhook {
+    type Target = LogiEvent;
+
+    fn deref(&self) -> &LogiEvent {
+        &self.0
+    }
+}
+
+impl<S> FromRequest<S> for LogiWebhook
+where
+    S: Send + Sync + 'static,
+{
+    type Rejection = WebhookError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // Only the verifier creates a `LogiEvent`: this one was verified by `WebhookLayer`.
+        if let Some(event) = request.extensions().get::<LogiEvent>() {
+            return Ok(Self(event.clone()));
+        }
+        let verifier = request
+            .extensions()
+            .get::<WebhookVerifier>()
+            .or_else(|| (state as &dyn Any).downcast_ref::<WebhookVerifier>())
+            .cloned();
+        let Some(verifier) = verifier else {
+            let error = WebhookError::new(WebhookErrorKind::VerifierMissing);
+            tracing::error!("{error}");
+            return Err(error);
+        };
+        let (parts, body) = request.into_parts();
+        verifier.verify_body(&parts.headers, body).await.map(Self)
+    }
+}

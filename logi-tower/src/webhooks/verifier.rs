@@ -1,0 +1,715 @@
+//! [`WebhookVerifier`]: keys by `kid`, the time window, replay protection, and the optional
+//! fetch of new keys.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::hmac;
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::event::LogiEvent;
+use super::replay::{Refused, ReplayCache};
+use super::signature::{self, MAX_KID_LEN, Signature};
+use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookError, WebhookErrorKind};
+use crate::{ConfigError, Secret};
+
+/// The error a key-fetching hook may return; it is logged, and the delivery refused.
+pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
+
+type FetchFuture = Pin<Box<dyn Future<Output = Result<Vec<(String, Secret)>, FetchError>> + Send>>;
+type FetchKeys = Arc<dyn Fn(String) -> FetchFuture + Send + Sync>;
+
+/// The environment variable [`WebhookVerifierBuilder::secrets`] is named after in errors.
+const SECRETS_SETTING: &str = "LOGI_WEBHOOK_SECRETS";
+
+/// Verifies logi webhook deliveries: `X-Logi-Signature` in both formats, over the exact raw
+/// body, within a time window, never twice.
+///
+/// - Current format `t=<unix>,kid=<kid>,v1=<hex>`: HMAC-SHA256 of the body under the secret of
+///   that `kid`. Several keys may be active at once (rotation with a grace period).
+/// - Legacy format `sha256=<hex>`: HMAC-SHA256 of the body under a legacy secret, the timestamp
+///   in `X-Logi-Timestamp`.
+///
+/// The timestamp must be within the tolerance (±5 minutes by default) of this server's clock,
+/// and a signature already accepted is refused until its window has passed. Comparisons are
+/// constant-time (`aws-lc-rs`). Cloning is cheap and clones share keys and replay memory.
+///
+/// ```
+/// use logi::webhooks::WebhookVerifier;
+///
+/// let verifier = WebhookVerifier::builder()
+///     .secret("2026-q3", "whsec_current")
+///     .secret("2026-q2", "whsec_previous") // still active during the grace period
+///     .legacy_secret("whsec_legacy")
+///     .build()?;
+/// assert!(format!("{verifier:?}").contains("2026-q3"));
+/// assert!(!format!("{verifier:?}").contains("whsec"));
+/// # Ok::<(), logi::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct WebhookVerifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: RwLock<Keys>,
+    tolerance: Duration,
+    max_body_bytes: usize,
+    replay: Mutex<ReplayCache>,
+    fetch: Option<FetchKeys>,
+    /// The unknown kids fetched for recently, and when. Held across the fetch, so that fetches
+    /// run one at a time and a delivery waiting on one sees the keys it installed.
+    fetched: tokio::sync::Mutex<HashMap<String, Instant>>,
+}
+
+#[derive(Default)]
+struct Keys {
+    by_kid: HashMap<String, hmac::Key>,
+    legacy: Vec<hmac::Key>,
+}
+
+impl WebhookVerifier {
+    /// The default tolerance between the delivery's timestamp and this server's clock.
+    pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+    /// The default largest body accepted: 1 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+    /// The default number of recent signatures remembered for replay protection.
+    pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+    /// How long an unknown `kid` is not fetched again.
+    pub const FETCH_INTERVAL: Duration = Duration::from_secs(60);
+    /// How many distinct unknown kids may be fetched per [`FETCH_INTERVAL`](Self::FETCH_INTERVAL):
+    /// senders choose the `kid`, so the fetches they can cause are bounded.
+    pub const MAX_FETCHES_PER_INTERVAL: usize = 16;
+    /// How long a fetch may take before the delivery is refused.
+    pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A builder.
+    pub fn builder() -> WebhookVerifierBuilder {
+        WebhookVerifierBuilder::default()
+    }
+
+    /// Adds (or replaces) the key for `kid` while serving: rotation without a restart.
+    ///
+    /// # Errors
+    /// When the `kid` or the secret is unusable (empty, too long, not printable ASCII).
+    pub fn add_secret(&self, kid: &str, secret: &Secret) -> Result<(), ConfigError> {
+        let key = key(kid, secret)?;
+        self.write_keys().by_kid.insert(kid.to_owned(), key);
+        Ok(())
+    }
+
+    /// Removes the key for `kid` (after `webhook_key.compromised`, or at the end of a grace
+    /// period). Whether it was there.
+    pub fn remove_secret(&self, kid: &str) -> bool {
+        self.write_keys().by_kid.remove(kid).is_some()
+    }
+
+    /// The kids of the active keys, sorted.
+    #[must_use]
+    pub fn key_ids(&self) -> Vec<String> {
+        let mut kids: Vec<_> = self.read_keys().by_kid.keys().cloned().collect();
+        kids.sort();
+        kids
+    }
+
+    /// The largest body accepted, in bytes.
+    #[must_use]
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.max_body_bytes
+    }
+
+    /// Verifies a delivery whose body has been read.
+    ///
+    /// # Errors
+    /// When anything about the delivery fails: see [`WebhookErrorKind`].
+    pub async fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<LogiEvent, WebhookError> {
+        self.verify_at(headers, body, crate::flow::unix_now())
+            .await
+            .map_err(refused)
+    }
+
+    /// Reads a body (up to [`max_body_bytes`](Self::max_body_bytes)) and verifies the delivery.
+    pub(crate) async fn verify_body<B>(
+        &self,
+        headers: &HeaderMap,
+        body: B,
+    ) -> Result<LogiEvent, WebhookError>
+    where
+        B: Body,
+        B::Error: Into<FetchError>,
+    {
+        // Refuse what the headers alone refuse before reading up to a mebibyte.
+        if let Err(kind) = self.headers(headers, crate::flow::unix_now()) {
+            return Err(refused(kind));
+        }
+        let max = self.inner.max_body_bytes;
+        let announced = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > max as u64) {
+            return Err(refused(WebhookErrorKind::BodyTooLarge));
+        }
+        let body = match Limited::new(body, max).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<LengthLimitError>() => {
+                return Err(refused(WebhookErrorKind::BodyTooLarge));
+            }
+            Err(_) => return Err(refused(WebhookErrorKind::UnreadableBody)),
+        };
+        self.verify(headers, body).await
+    }
+
+    async fn verify_at(
+        &self,
+        headers: &HeaderMap,
+        body: Bytes,
+        now: i64,
+    ) -> Result<LogiEvent, WebhookErrorKind> {
+        if body.len() > self.inner.max_body_bytes {
+            return Err(WebhookErrorKind::BodyTooLarge);
+        }
+        let Headers {
+            timestamp,
+            kid,
+            mac,
+        } = self.headers(headers, now)?;
+        let tolerance = self.tolerance_secs();
+
+        match kid {
+            Some(kid) => self.check_current(kid, &body, &mac).await?,
+            None => self.check_legacy(&body, &mac)?,
+        }
+
+        // logi's MAC covers the body only: the same body and signature under any timestamp is
+        // the same delivery. Remember it at least until its window has passed.
+        let forget_after = timestamp.max(now).saturating_add(tolerance);
+        self.inner
+            .replay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(mac, now, forget_after)
+            .map_err(|refused| match refused {
+                Refused::Replayed => WebhookErrorKind::Replayed,
+                Refused::Full => {
+                    tracing::warn!(
+                        "logi webhook refused: the replay memory is full of recent deliveries \
+                         (raise `replay_capacity`)"
+                    );
+                    WebhookErrorKind::TooManyDeliveries
+                }
+            })?;
+
+        LogiEvent::parse(body, kid.map(str::to_owned), timestamp)
+    }
+
+    /// The signature headers, parsed, with the timestamp inside the tolerance.
+    fn headers<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        now: i64,
+    ) -> Result<Headers<'h>, WebhookErrorKind> {
+        let value = single(headers, SIGNATURE_HEADER)?.ok_or(WebhookErrorKind::MissingSignature)?;
+        let timestamp_header = single(headers, TIMESTAMP_HEADER)?;
+        let value = value
+            .to_str()
+            .map_err(|_| WebhookErrorKind::MalformedSignature)?;
+        let parsed = match signature::parse(value)? {
+            Signature::Current {
+                timestamp,
+                kid,
+                mac,
+            } => Headers {
+                timestamp,
+                kid: Some(kid),
+                mac,
+            },
+            Signature::Legacy { mac } => Headers {
+                timestamp: timestamp_header
+                    .ok_or(WebhookErrorKind::MissingTimestamp)?
+                    .to_str()
+                    .ok()
+                    .and_then(signature::parse_timestamp)
+                    .ok_or(WebhookErrorKind::MalformedTimestamp)?,
+                kid: None,
+                mac,
+            },
+        };
+        if parsed.timestamp.abs_diff(now) > self.tolerance_secs().unsigned_abs() {
+            return Err(WebhookErrorKind::OutsideTolerance);
+        }
+        Ok(parsed)
+    }
+
+    fn tolerance_secs(&self) -> i64 {
+        i64::try_from(self.inner.tolerance.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    async fn check_current(
+        &self,
+        kid: &str,
+        body: &[u8],
+        mac: &[u8],
+    ) -> Result<(), WebhookErrorKind> {
+        if let Some(result) = self.check_kid(kid, body, mac) {
+            return result;
+        }
+        if self.fetch(kid).await
+            && let Some(result) = self.check_kid(kid, body, mac)
+        {
+            return result;
+        }
+        Err(WebhookErrorKind::UnknownKid)
+    }
+
+    /// `None` when no key has that kid.
+    fn check_kid(
+        &self,
+        kid: &str,
+        body: &[u8],
+        mac: &[u8],
+    ) -> Option<Result<(), WebhookErrorKind>> {
+        let keys = self.read_keys();
+        let key = keys.by_kid.get(kid)?;
+        Some(hmac::verify(key, body, mac).map_err(|_| WebhookErrorKind::BadSignature))
+    }
+
+    fn check_legacy(&self, body: &[u8], mac: &[u8]) -> Result<(), WebhookErrorKind> {
+        let keys = self.read_keys();
+        if keys.legacy.is_empty() {
+            return Err(WebhookErrorKind::UnknownKid);
+        }
+        // Every legacy key is tried, so the time taken does not say which one matched.
+        let matched = keys.legacy.iter().fold(false, |matched, key| {
+            hmac::verify(key, body, mac).is_ok() | matched
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(WebhookErrorKind::BadSignature)
+        }
+    }
+
+    /// Calls the fetch hook for an unknown `kid`, at most once per kid per
+    /// [`FETCH_INTERVAL`](Self::FETCH_INTERVAL); whether keys were fetched.
+    async fn fetch(&self, kid: &str) -> bool {
+        let Some(fetch) = &self.inner.fetch else {
+            return false;
+        };
+        let mut fetched = self.inner.fetched.lock().await;
+        // Another delivery may have fetched this kid while this one waited.
+        if self.read_keys().by_kid.contains_key(kid) {
+            return true;
+        }
+        let now = Instant::now();
+        fetched.retain(|_, at| now.duration_since(*at) < Self::FETCH_INTERVAL);
+        if fetched.contains_key(kid) || fetched.len() >= Self::MAX_FETCHES_PER_INTERVAL {
+            return false;
+        }
+        fetched.insert(kid.to_owned(), now);
+        tracing::info!(kid, "logi webhook signed by an unknown key: fetching keys");
+        let keys = match tokio::time::timeout(Self::FETCH_TIMEOUT, fetch(kid.to_owned())).await {
+            Ok(Ok(keys)) => keys,
+            Ok(Err(error)) => {
+                tracing::warn!(kid, %error, "fetching logi webhook keys failed");
+                return false;
+            }
+            Err(_) => {
+                tracing::warn!(kid, "fetching logi webhook keys timed out");
+                return false;
+            }
+        };
+        let mut installed = 0;
+        for (new_kid, secret) in keys {
+            match self.add_secret(&new_kid, &secret) {
+                Ok(()) => installed += 1,
+                Err(error) => tracing::warn!(%error, "ignoring a fetched logi webhook key"),
+            }
+        }
+        tracing::info!(installed, "fetched logi webhook keys");
+        installed > 0
+    }
+
+    fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.inner
+            .keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_keys(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
+        self.inner
+            .keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = self.read_keys();
+        let mut kids: Vec<_> = keys.by_kid.keys().collect();
+        kids.sort();
+        f.debug_struct("WebhookVerifier")
+            .field("kids", &kids)
+            .field("legacy_keys", &keys.legacy.len())
+            .field("tolerance", &self.inner.tolerance)
+            .field("max_body_bytes", &self.inner.max_body_bytes)
+            .field("fetches_unknown_kids", &self.inner.fetch.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Logs a refusal (its code only: nothing from the request) and makes it an error.
+fn refused(kind: WebhookErrorKind) -> WebhookError {
+    tracing::debug!(code = kind.code(), "logi webhook refused");
+    WebhookError::new(kind)
+}
+
+/// What the signature headers say.
+struct Headers<'h> {
+    timestamp: i64,
+    /// `None` for the legacy format.
+    kid: Option<&'h str>,
+    mac: [u8; signature::MAC_LEN],
+}
+
+/// The one value of a header that must not repeat; `None` when absent.
+fn single<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a http::HeaderValue>, WebhookErrorKind> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(WebhookErrorKind::DuplicateHeader);
+    }
+    Ok(first)
+}
+
+fn key(kid: &str, secret: &Secret) -> Result<hmac::Key, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        setting: SECRETS_SETTING,
+        reason: reason.to_owned(),
+    };
+    if kid.is_empty()
+        || kid.len() > MAX_KID_LEN
+        || !kid.bytes().all(|b| b.is_ascii_graphic() && b != b',')
+    {
+        return Err(invalid(
+            "has a key id that is empty, longer than 128 characters, or not printable ASCII",
+        ));
+    }
+    legacy_key(secret)
+}
+
+fn legacy_key(secret: &Secret) -> Result<hmac::Key, ConfigError> {
+    if secret.expose().is_empty() {
+        return Err(ConfigError::Invalid {
+            setting: SECRETS_SETTING,
+            reason: "has an empty secret".to_owned(),
+        });
+    }
+    Ok(hmac::Key::new(
+        hmac::HMAC_SHA256,
+        secret.expose().as_bytes(),
+    ))
+}
+
+/// Builds a [`WebhookVerifier`]; problems are reported by [`build`](Self::build).
+#[must_use]
+pub struct WebhookVerifierBuilder {
+    keys: Vec<(Option<String>, Secret)>,
+    spec_error: Option<ConfigError>,
+    tolerance: Duration,
+    max_body_bytes: usize,
+    replay_capacity: usize,
+    fetch: Option<FetchKeys>,
+}
+
+impl Default for WebhookVerifierBuilder {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            spec_error: None,
+            tolerance: WebhookVerifier::DEFAULT_TOLERANCE,
+            max_body_bytes: WebhookVerifier::DEFAULT_MAX_BODY_BYTES,
+            replay_capacity: WebhookVerifier::DEFAULT_REPLAY_CAPACITY,
+            fetch: None,
+        }
+    }
+}
+
+impl fmt::Debug for WebhookVerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookVerifierBuilder")
+            .field("keys", &self.keys.len())
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookVerifierBuilder {
+    /// A signing key of the current format, for deliveries signed with `kid=<kid>`. Add
+    /// several during a rotation's grace period.
+    pub fn secret(mut self, kid: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        self.keys.push((Some(kid.into()), secret.into()));
+        self
+    }
+
+    /// A secret for the legacy format (`sha256=<hex>`, no key id). Several may be added.
+    pub fn legacy_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.keys.push((None, secret.into()));
+        self
+    }
+
+    /// Secrets in the form of `LOGI_WEBHOOK_SECRETS`: comma-separated `kid:secret` pairs, a
+    /// bare `secret` being a legacy one. Spaces around entries are ignored. The first `:` ends
+    /// the kid, so a legacy secret containing `:` must be given with
+    /// [`legacy_secret`](Self::legacy_secret) instead.
+    ///
+    /// ```
+    /// use logi::webhooks::WebhookVerifier;
+    ///
+    /// let verifier = WebhookVerifier::builder().secrets("k2:s2, k1:s1, legacy").build()?;
+    /// assert_eq!(verifier.key_ids(), ["k1", "k2"]);
+    /// # Ok::<(), logi::ConfigError>(())
+    /// ```
+    pub fn secrets(mut self, spec: &str) -> Self {
+        for entry in spec.split(',').map(str::trim) {
+            if entry.is_empty() {
+                self.spec_error.get_or_insert(ConfigError::Invalid {
+                    setting: SECRETS_SETTING,
+                    reason: "has an empty entry".to_owned(),
+                });
+                continue;
+            }
+            self.keys.push(match entry.split_once(':') {
+                Some((kid, secret)) => (Some(kid.trim().to_owned()), Secret::new(secret.trim())),
+                None => (None, Secret::new(entry)),
+            });
+        }
+        self
+    }
+
+    /// The largest difference accepted between a delivery's timestamp and this server's clock,
+    /// either way. Default ±5 minutes.
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// The largest body accepted, in bytes. Default 1 MiB.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// How many recent signatures are remembered for replay protection (32 bytes and a time
+    /// each). When all of them are still inside their window, new deliveries are refused with
+    /// 503 until one expires. Default 100 000.
+    pub fn replay_capacity(mut self, capacity: usize) -> Self {
+        self.replay_capacity = capacity;
+        self
+    }
+
+    /// A hook that fetches keys when a delivery names an unknown `kid`: given that kid, it
+    /// answers `(kid, secret)` pairs to add. It is called at most once per unknown kid per
+    /// minute, one call at a time, with a 10 second timeout.
+    ///
+    /// ```
+    /// use logi::Secret;
+    /// use logi::webhooks::WebhookVerifier;
+    ///
+    /// let verifier = WebhookVerifier::builder()
+    ///     .secret("k1", "s1")
+    ///     .on_unknown_kid(|kid| async move {
+    ///         // Ask your secret store for `kid`.
+    ///         Ok(vec![(kid, Secret::new("fetched"))])
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), logi::ConfigError>(())
+    /// ```
+    pub fn on_unknown_kid<F, Fut>(mut self, fetch: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<(String, Secret)>, FetchError>> + Send + 'static,
+    {
+        self.fetch = Some(Arc::new(move |kid| Box::pin(fetch(kid))));
+        self
+    }
+
+    /// Checks the settings and builds the verifier.
+    ///
+    /// # Errors
+    /// No secret and no fetch hook; an empty secret or a malformed `kid`; a `kid` given twice; a
+    /// body limit of 0 or a replay capacity of 0.
+    pub fn build(self) -> Result<WebhookVerifier, ConfigError> {
+        if let Some(error) = self.spec_error {
+            return Err(error);
+        }
+        if self.keys.is_empty() && self.fetch.is_none() {
+            return Err(ConfigError::Missing(SECRETS_SETTING));
+        }
+        let invalid = |setting, reason: &str| ConfigError::Invalid {
+            setting,
+            reason: reason.to_owned(),
+        };
+        if self.max_body_bytes == 0 {
+            return Err(invalid("max_body_bytes", "must be above 0"));
+        }
+        if self.replay_capacity == 0 {
+            return Err(invalid("replay_capacity", "must be above 0"));
+        }
+        let mut keys = Keys::default();
+        for (kid, secret) in &self.keys {
+            match kid {
+                Some(kid) => {
+                    if keys.by_kid.insert(kid.clone(), key(kid, secret)?).is_some() {
+                        return Err(ConfigError::Invalid {
+                            setting: SECRETS_SETTING,
+                            reason: format!("names the key id `{kid}` twice"),
+                        });
+                    }
+                }
+                None => keys.legacy.push(legacy_key(secret)?),
+            }
+        }
+        Ok(WebhookVerifier {
+            inner: Arc::new(Inner {
+                keys: RwLock::new(keys),
+                tolerance: self.tolerance,
+                max_body_bytes: self.max_body_bytes,
+                replay: Mutex::new(ReplayCache::new(self.replay_capacity)),
+                fetch: self.fetch,
+                fetched: tokio::sync::Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn signed(secret: &str, kid: &str, timestamp: i64, body: &[u8]) -> HeaderMap {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let hex: String = hmac::sign(&key, body)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SIGNATURE_HEADER,
+            HeaderValue::from_str(&format!("t={timestamp},kid={kid},v1={hex}")).unwrap(),
+        );
+        headers
+    }
+
+    fn payload(n: usize) -> Bytes {
+        Bytes::from(format!(r#"{{"type":"user.deleted","n":{n}}}"#))
+    }
+
+    async fn check(
+        verifier: &WebhookVerifier,
+        timestamp: i64,
+        now: i64,
+        n: usize,
+    ) -> Result<(), WebhookErrorKind> {
+        let body = payload(n);
+        let headers = signed("s1", "k1", timestamp, &body);
+        verifier.verify_at(&headers, body, now).await.map(drop)
+    }
+
+    #[tokio::test]
+    async fn the_tolerance_is_inclusive_both_ways() {
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .build()
+            .unwrap();
+        assert_eq!(check(&verifier, NOW - 300, NOW, 1).await, Ok(()));
+        assert_eq!(check(&verifier, NOW + 300, NOW, 2).await, Ok(()));
+        for (skew, n) in [(-301, 3), (301, 4)] {
+            assert_eq!(
+                check(&verifier, NOW + skew, NOW, n).await,
+                Err(WebhookErrorKind::OutsideTolerance)
+            );
+        }
+
+        let strict = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .tolerance(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        assert_eq!(check(&strict, NOW - 30, NOW, 5).await, Ok(()));
+        assert_eq!(
+            check(&strict, NOW - 31, NOW, 6).await,
+            Err(WebhookErrorKind::OutsideTolerance)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signature_is_remembered_while_its_window_lasts() {
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .build()
+            .unwrap();
+        assert_eq!(check(&verifier, NOW, NOW, 1).await, Ok(()));
+        // Replayed with the same timestamp as long as it would be accepted.
+        for later in [1, 299, 300] {
+            assert_eq!(
+                check(&verifier, NOW + later, NOW + later, 1).await,
+                Err(WebhookErrorKind::Replayed),
+                "{later}"
+            );
+        }
+        // The original timestamp is out of tolerance afterwards; a fresh timestamp on the same
+        // body and MAC is still the same signature, remembered until NOW + 300.
+        assert_eq!(
+            check(&verifier, NOW + 301, NOW + 301, 1).await,
+            Ok(()),
+            "forgotten after the window: the MAC does not cover the timestamp"
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_rotate_while_serving() {
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .build()
+            .unwrap();
+        verifier.add_secret("k2", &Secret::new("s2")).unwrap();
+        let body = payload(1);
+        let headers = signed("s2", "k2", NOW, &body);
+        assert!(
+            verifier
+                .verify_at(&headers, body.clone(), NOW)
+                .await
+                .is_ok()
+        );
+        assert!(verifier.remove_secret("k1"));
+        assert_eq!(verifier.key_ids(), ["k2"]);
+        let body = payload(2);
+        let headers = signed("s1", "k1", NOW, &body);
+        assert_eq!(
+            verifier.verify_at(&headers, body, NOW).await.err(),
+            Some(WebhookErrorKind::UnknownKid)
+        );
+    }
+}
