@@ -38,11 +38,13 @@ pub mod quickstart {
                 "<p>Signed in as <code>{}</code>. <a href=\"/dashboard\">Dashboard</a></p>{SIGN_OUT_FORM}",
                 escape(user.sub()),
             ),
-            None => {
-                "<p><a class=\"button\" id=\"sign-in\" href=\"/auth/login?return_to=/dashboard\" \
-                     data-turbo=\"false\">Sign in with logi</a></p>"
-                    .to_owned()
-            }
+            None => format!(
+                "<p>{}</p>",
+                logi::button::SignInButton::new()
+                    .return_to("/dashboard")
+                    .id("sign-in")
+                    .class("button")
+            ),
         };
         page("logi quickstart", &action)
     }

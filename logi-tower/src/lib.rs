@@ -39,6 +39,7 @@
 
 mod bearer;
 mod body;
+pub mod button;
 mod claims;
 mod config;
 #[cfg(feature = "axum")]
