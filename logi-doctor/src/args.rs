@@ -53,6 +53,9 @@ OPTIONS (each also read from its environment variable):
     -h, --help              this text
     -V, --version           the version
 
+Prefer the variables for the secret and the session key: command-line arguments are visible to
+other users of the machine (ps, /proc).
+
 EXIT STATUS:
     0  every check passed or only warned
     1  a check failed (each failure names its fix)

@@ -26,13 +26,24 @@ pub(crate) async fn run(options: &Options) -> Report {
 
     let metadata = discovery(options, &http, &mut checks).await;
     match &metadata {
-        Some(metadata) => checks.push(jwks(&http, metadata).await),
-        None => checks.push(Check::new(
-            "jwks",
-            "jwks_uri",
-            Status::Skip,
-            "not checked: discovery failed",
-        )),
+        Some(metadata) => {
+            checks.push(capabilities(options, metadata));
+            checks.push(jwks(&http, metadata).await);
+        }
+        None => {
+            checks.push(Check::new(
+                "capabilities",
+                "discovery",
+                Status::Skip,
+                "not checked: discovery failed",
+            ));
+            checks.push(Check::new(
+                "jwks",
+                "jwks_uri",
+                Status::Skip,
+                "not checked: discovery failed",
+            ));
+        }
     }
     checks.push(client_id_format(&options.client_id));
     checks.push(client_secret_format(options));
@@ -208,6 +219,51 @@ fn discovery_failed(url: &str, error: &DiscoveryError) -> Check {
     Check::new("discovery", url, Status::Fail, error.to_string()).fix(fix)
 }
 
+/// What the layer relies on, as far as discovery says: RS256 ID tokens, PKCE S256. An absent
+/// list says nothing and passes.
+fn capabilities(options: &Options, metadata: &ProviderMetadata) -> Check {
+    let subject = "discovery";
+    let lacks = |list: &[String], value: &str| !list.is_empty() && !list.iter().any(|v| v == value);
+    let mut missing = Vec::new();
+    if lacks(&metadata.id_token_signing_alg_values_supported, "RS256") {
+        missing.push("RS256 ID tokens (id_token_signing_alg_values_supported)");
+    }
+    if lacks(&metadata.code_challenge_methods_supported, "S256") {
+        missing.push("PKCE S256 (code_challenge_methods_supported)");
+    }
+    if options.client_secret.is_some()
+        && lacks(
+            &metadata.token_endpoint_auth_methods_supported,
+            "client_secret_basic",
+        )
+        && lacks(
+            &metadata.token_endpoint_auth_methods_supported,
+            "client_secret_post",
+        )
+    {
+        missing.push(
+            "client_secret_basic or client_secret_post (token_endpoint_auth_methods_supported)",
+        );
+    }
+    if missing.is_empty() {
+        Check::new(
+            "capabilities",
+            subject,
+            Status::Pass,
+            "the provider supports what the layer uses (RS256, PKCE S256, the client's token \
+             authentication)",
+        )
+    } else {
+        Check::new(
+            "capabilities",
+            subject,
+            Status::Fail,
+            format!("the provider does not offer {}", missing.join(", ")),
+        )
+        .fix("check LOGI_ISSUER: logi itself offers all of these")
+    }
+}
+
 async fn jwks(http: &HttpClient, metadata: &ProviderMetadata) -> Check {
     let subject = metadata.jwks_uri.as_str();
     let jwks = Jwks::from_provider(http, metadata);
@@ -368,6 +424,34 @@ fn redirect_uri_form(uri: &str) -> (Check, Option<Url>) {
     (result, Some(url))
 }
 
+/// Whether a redirect goes to the provider itself (its sign-in page): the authorization
+/// endpoint's origin, or a host under the same parent domain (`login.1pass.dev` for
+/// `api.1pass.dev`) when that parent has at least two labels. Without the public-suffix list
+/// this would also accept a sibling under `co.uk`-like suffixes: good enough for telling a
+/// sign-in page from a foreign site in a diagnostic, never for a security decision.
+fn is_provider(target: &Url, metadata: &ProviderMetadata) -> bool {
+    let endpoint = &metadata.authorization_endpoint;
+    if target.origin() == endpoint.origin() {
+        return true;
+    }
+    if target.scheme() != "https" {
+        return false;
+    }
+    let (Some(url::Host::Domain(target)), Some(url::Host::Domain(endpoint))) =
+        (target.host(), endpoint.host())
+    else {
+        return false;
+    };
+    let Some((_, parent)) = endpoint.split_once('.') else {
+        return false;
+    };
+    parent.contains('.')
+        && (target.eq_ignore_ascii_case(parent)
+            || target
+                .to_ascii_lowercase()
+                .ends_with(&format!(".{}", parent.to_ascii_lowercase())))
+}
+
 /// A random base64url string of `bytes` random bytes.
 fn random(bytes: usize) -> String {
     let mut buf = vec![0_u8; bytes];
@@ -448,12 +532,21 @@ async fn registration(
             && target.port_or_known_default() == redirect_uri.port_or_known_default()
             && target.path() == redirect_uri.path();
         if same_callback {
+            // Name the OAuth error it came back with (`login_required` for `prompt=none`);
+            // never anything else from the query, which may hold a code.
+            let error = target
+                .query_pairs()
+                .find(|(k, _)| k == "error")
+                .map(|(_, v)| v.chars().take(64).collect::<String>())
+                .filter(|e| e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                .map(|e| format!(" (with error `{e}`)"))
+                .unwrap_or_default();
             return check(
                 Status::Pass,
-                "registered: the provider redirects back to it".to_owned(),
+                format!("registered: the provider redirects back to it{error}"),
             );
         }
-        if target.origin() == metadata.authorization_endpoint.origin() {
+        if is_provider(&target, metadata) {
             return check(
                 Status::Pass,
                 "registered: the provider sends the browser on to its sign-in page".to_owned(),
@@ -577,6 +670,32 @@ mod tests {
         );
         assert_eq!(client_id_format("my-app").status, Status::Warn);
         assert_eq!(client_id_format("logi_0123").status, Status::Warn);
+    }
+
+    #[test]
+    fn the_providers_sign_in_page_may_live_on_a_sibling_host() {
+        let metadata: ProviderMetadata = serde_json::from_value(serde_json::json!({
+            "issuer": "https://api.1pass.dev",
+            "authorization_endpoint": "https://api.1pass.dev/oauth/authorize",
+            "token_endpoint": "https://api.1pass.dev/oauth/token",
+            "jwks_uri": "https://api.1pass.dev/.well-known/jwks.json",
+        }))
+        .unwrap();
+        for yes in [
+            "https://api.1pass.dev/login?x=1",
+            "https://1pass.dev/login",
+            "https://accounts.1pass.dev/login",
+        ] {
+            assert!(is_provider(&Url::parse(yes).unwrap(), &metadata), "{yes}");
+        }
+        for no in [
+            "https://evil.dev/login",
+            "https://1pass.dev.evil.com/login",
+            "http://accounts.1pass.dev/login",
+            "https://app.example.com/cb",
+        ] {
+            assert!(!is_provider(&Url::parse(no).unwrap(), &metadata), "{no}");
+        }
     }
 
     #[test]

@@ -98,6 +98,7 @@ async fn a_healthy_integration_passes() {
     let discovery = format!("{}/.well-known/openid-configuration", provider.issuer());
     assert_eq!(status(&report, "discovery", &discovery), "pass");
     assert_eq!(status(&report, "issuer", provider.issuer()), "pass");
+    assert_eq!(status(&report, "capabilities", "discovery"), "pass");
     let jwks = provider.url(Endpoint::Jwks);
     assert_eq!(status(&report, "jwks", &jwks), "pass");
     assert!(
@@ -468,7 +469,7 @@ async fn a_provider_with_a_sign_in_page_still_proves_registration() {
         registered["message"]
             .as_str()
             .unwrap()
-            .contains("redirects back to it"),
+            .contains("redirects back to it (with error `login_required`)"),
         "{registered:#}"
     );
     assert_eq!(
