@@ -38,6 +38,9 @@ pub struct Paths {
     pub logout: Cow<'static, str>,
     /// The signed-in user as JSON (`GET`). Default `/auth/me`.
     pub me: Cow<'static, str>,
+    /// Hands logi's login widget `{state, code_challenge, …}` (`POST`). Default
+    /// `/auth/challenge`.
+    pub challenge: Cow<'static, str>,
 }
 
 impl Default for Paths {
@@ -47,6 +50,7 @@ impl Default for Paths {
             callback: Cow::Borrowed("/auth/callback"),
             logout: Cow::Borrowed("/auth/logout"),
             me: Cow::Borrowed("/auth/me"),
+            challenge: Cow::Borrowed("/auth/challenge"),
         }
     }
 }
@@ -435,7 +439,13 @@ impl LogiLayerBuilder {
         if self.paths.callback == Paths::default().callback {
             paths.callback = Cow::Owned(redirect_uri.path().to_owned());
         }
-        for path in [&paths.login, &paths.callback, &paths.logout, &paths.me] {
+        for path in [
+            &paths.login,
+            &paths.callback,
+            &paths.logout,
+            &paths.me,
+            &paths.challenge,
+        ] {
             if !path.starts_with('/') {
                 return Err(invalid("paths", format!("`{path}` must start with `/`")));
             }

@@ -482,3 +482,87 @@ async fn extractors_without_the_layer_answer_500_naming_it() {
         reply.body
     );
 }
+
+#[tokio::test]
+async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    let same_origin = [
+        ("origin", app.origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let reply = browser
+        .send(
+            Method::POST,
+            &format!("{}/auth/challenge?return_to=/dashboard", app.origin),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let challenge: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(challenge["code_challenge_method"], "S256");
+    assert_eq!(challenge["code_challenge"].as_str().unwrap().len(), 43);
+    assert!(
+        !reply.body.contains("verifier"),
+        "the PKCE verifier never leaves the server's cookie"
+    );
+    assert!(
+        browser
+            .cookies
+            .keys()
+            .any(|k| k.starts_with("__Secure-logi.tx."))
+    );
+
+    // What the widget does with it: an authorization request without our nonce.
+    let mut authorize =
+        url::Url::parse(challenge["authorization_endpoint"].as_str().unwrap()).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", challenge["client_id"].as_str().unwrap())
+        .append_pair("redirect_uri", challenge["redirect_uri"].as_str().unwrap())
+        .append_pair("scope", challenge["scope"].as_str().unwrap())
+        .append_pair("state", challenge["state"].as_str().unwrap())
+        .append_pair(
+            "code_challenge",
+            challenge["code_challenge"].as_str().unwrap(),
+        )
+        .append_pair("code_challenge_method", "S256");
+    let to_callback = browser.navigate(authorize.as_str()).await;
+    let callback = to_callback.location().to_owned();
+    let signed_in = browser.navigate(&callback).await;
+    assert_eq!(
+        (signed_in.status, signed_in.location()),
+        (302, "/dashboard"),
+        "{}",
+        signed_in.body
+    );
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/dashboard", app.origin))
+            .await
+            .status,
+        200
+    );
+    // Single use.
+    assert_eq!(Browser::new().navigate(&callback).await.status, 400);
+
+    // Refused cross-site, and only POST.
+    let cross = browser
+        .send(
+            Method::POST,
+            &format!("{}/auth/challenge", app.origin),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(cross.status, 403);
+    assert!(cross.set_cookies().is_empty());
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/auth/challenge", app.origin))
+            .await
+            .status,
+        405
+    );
+}

@@ -129,9 +129,12 @@ async fn complete(
             None,
         );
     };
-    let checks = Checks::new()
-        .nonce(&tx.nonce)
-        .access_token(tokens.access_token.expose());
+    let checks = if tx.widget {
+        Checks::new().nonce_if_present(&tx.nonce)
+    } else {
+        Checks::new().nonce(&tx.nonce)
+    }
+    .access_token(tokens.access_token.expose());
     let verified = match shared.verifier.verify(id_token.expose(), &checks).await {
         Ok(token) => token,
         Err(error) => {

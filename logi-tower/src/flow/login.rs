@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{query_param, random_token, return_to, unix_now};
 use crate::layer::Web;
-use crate::reject::redirect;
+use crate::reject::{json, json_error, redirect};
 use crate::session::cookie::{CookieAttributes, SameSite, set_cookie};
 
 /// How long a sign-in may take from start to callback.
@@ -27,6 +27,10 @@ pub(super) struct Transaction {
     pub(super) verifier: String,
     pub(super) return_to: String,
     pub(super) created: i64,
+    /// Started by logi's login widget, which may not pass our nonce to the provider: the ID
+    /// token's nonce is then checked only when present (PKCE and state still bind the flow).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) widget: bool,
 }
 
 /// The transaction cookie for `state`: one per sign-in, so several tabs can sign in at once.
@@ -54,17 +58,7 @@ pub(super) fn transaction_attributes(shared: &Web, max_age: Duration) -> CookieA
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
 
 pub(super) fn start(shared: &Web, parts: &Parts) -> Response<Bytes> {
-    let return_to = query_param(parts, "return_to");
-    let transaction = Transaction {
-        state: random_token(32),
-        nonce: random_token(32),
-        verifier: random_token(32),
-        return_to: return_to::sanitize(return_to.as_deref()).to_owned(),
-        created: unix_now(),
-    };
-    let challenge = URL_SAFE_NO_PAD
-        .encode(digest::digest(&digest::SHA256, transaction.verifier.as_bytes()).as_ref());
-
+    let (transaction, challenge, cookie) = begin(shared, parts, false);
     let mut url = shared.client.metadata.authorization_endpoint.clone();
     {
         let mut query = url.query_pairs_mut();
@@ -82,7 +76,58 @@ pub(super) fn start(shared: &Web, parts: &Parts) -> Response<Bytes> {
             query.append_pair("prompt", &prompt);
         }
     }
+    let mut response = redirect(StatusCode::FOUND, url.as_str());
+    response
+        .headers_mut()
+        .append(http::header::SET_COOKIE, cookie);
+    response
+}
 
+/// `POST /auth/challenge`: what logi's login widget (an iframe) needs to start a sign-in whose
+/// code the normal callback then exchanges: `{state, code_challenge, …}` as JSON. The PKCE
+/// verifier stays with the browser in the same sealed, single-use, 10-minute transaction
+/// cookie as `/auth/login`'s. Refused cross-site.
+pub(super) fn challenge(shared: &Web, parts: &Parts) -> Response<Bytes> {
+    if !super::logout::same_origin(shared, &parts.headers) {
+        tracing::warn!("refused a cross-site widget challenge request");
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "cross-site request refused",
+            None,
+        );
+    }
+    let (transaction, challenge, cookie) = begin(shared, parts, true);
+    let body = serde_json::json!({
+        "state": transaction.state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "nonce": transaction.nonce,
+        "client_id": shared.client.client_id,
+        "redirect_uri": shared.redirect_uri.as_str(),
+        "scope": shared.scope,
+        "authorization_endpoint": shared.client.metadata.authorization_endpoint.as_str(),
+    });
+    let mut response = json(StatusCode::OK, &body);
+    response
+        .headers_mut()
+        .append(http::header::SET_COOKIE, cookie);
+    response
+}
+
+/// A new transaction, its PKCE challenge, and the cookie that keeps it.
+fn begin(shared: &Web, parts: &Parts, widget: bool) -> (Transaction, String, http::HeaderValue) {
+    let return_to = query_param(parts, "return_to");
+    let transaction = Transaction {
+        state: random_token(32),
+        nonce: random_token(32),
+        verifier: random_token(32),
+        return_to: return_to::sanitize(return_to.as_deref()).to_owned(),
+        created: unix_now(),
+        widget,
+    };
+    let challenge = URL_SAFE_NO_PAD
+        .encode(digest::digest(&digest::SHA256, transaction.verifier.as_bytes()).as_ref());
     let name = transaction_cookie(&transaction.state);
     let json = serde_json::to_vec(&transaction).expect("a transaction serializes");
     let sealed = shared.transactions.seal(&name, &json);
@@ -90,10 +135,5 @@ pub(super) fn start(shared: &Web, parts: &Parts) -> Response<Bytes> {
         transaction_attributes(shared, Duration::from_secs(TRANSACTION_TTL.cast_unsigned()));
     let mut cookie = set_cookie(&name, &sealed, &attrs);
     cookie.set_sensitive(true);
-
-    let mut response = redirect(StatusCode::FOUND, url.as_str());
-    response
-        .headers_mut()
-        .append(http::header::SET_COOKIE, cookie);
-    response
+    (transaction, challenge, cookie)
 }

@@ -23,6 +23,7 @@ pub(crate) enum Route {
     Callback,
     Logout,
     Me,
+    Challenge,
 }
 
 impl Route {
@@ -37,6 +38,8 @@ impl Route {
             Some(Self::Logout)
         } else if path == paths.me {
             Some(Self::Me)
+        } else if path == paths.challenge {
+            Some(Self::Challenge)
         } else {
             None
         }
@@ -44,7 +47,7 @@ impl Route {
 
     fn allowed(self) -> &'static str {
         match self {
-            Self::Logout => "POST",
+            Self::Logout | Self::Challenge => "POST",
             _ => "GET, HEAD",
         }
     }
@@ -53,7 +56,7 @@ impl Route {
 /// Answers one of the layer's own routes.
 pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response<Bytes> {
     let allowed = match route {
-        Route::Logout => parts.method == Method::POST,
+        Route::Logout | Route::Challenge => parts.method == Method::POST,
         _ => parts.method == Method::GET || parts.method == Method::HEAD,
     };
     if !allowed {
@@ -67,6 +70,7 @@ pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response
         Route::Login => login::start(shared, &parts),
         Route::Callback => callback::finish(shared, &parts).await,
         Route::Logout => logout::sign_out(shared, &parts).await,
+        Route::Challenge => login::challenge(shared, &parts),
         // Answered by the service once the session is resolved: see `me`.
         Route::Me => pages::text(StatusCode::NOT_FOUND, "not found".into()),
     }
