@@ -11,11 +11,24 @@
 //! The app itself is [`logi_examples::quickstart::app`]: a public home page with a sign-in
 //! button, and a protected `/dashboard` showing who is signed in, with a sign-out button.
 
+use std::process::ExitCode;
+
 use logi::LogiLayer;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     logi_examples::init_tracing();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // A readable reason (`logi: LOGI_REDIRECT_URI is not set`), not a Debug dump.
+            eprintln!("quickstart: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = logi_examples::port(3000);
 
     // Keep the provider alive for as long as the app runs.

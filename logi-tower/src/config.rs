@@ -246,7 +246,7 @@ impl LogiLayerBuilder {
 
     /// The callback URL registered with the provider (`LOGI_REDIRECT_URI`); must be `https://`,
     /// or `http://` on a loopback host. Without it the layer serves no browser routes and only
-    /// accepts bearer tokens (an API): then only the issuer and the audience are needed.
+    /// accepts bearer tokens (an API), which must then name its [`audience`](Self::audience).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
         self
@@ -381,9 +381,18 @@ impl LogiLayerBuilder {
                     .ok_or(ConfigError::Missing("LOGI_CLIENT_ID"))?;
                 Some(self.check_web(client_id, redirect_uri)?)
             }
-            // No redirect URI: an API that only accepts bearer tokens.
-            None if audiences.is_empty() => return Err(ConfigError::Missing("LOGI_AUDIENCE")),
-            None => None,
+            // No redirect URI: an API that only accepts bearer tokens. That must be asked for
+            // with an explicit audience, so that an app that forgot its redirect URI is told so
+            // instead of silently serving no sign-in routes.
+            None if !self.audiences.is_empty() => None,
+            None if client_id.is_some() => {
+                return Err(invalid(
+                    "LOGI_REDIRECT_URI",
+                    "is not set: it is needed to sign users in (an API that only accepts bearer \
+                     tokens sets LOGI_AUDIENCE instead)",
+                ));
+            }
+            None => return Err(ConfigError::Missing("LOGI_AUDIENCE")),
         };
         Ok(Checked {
             audiences,
@@ -602,15 +611,16 @@ mod tests {
             .unwrap();
         assert!(checked.web.is_none());
         assert_eq!(checked.audiences, ["logi_api", "logi_other"]);
-        let checked = LogiLayerBuilder::default()
+        // A client id alone is a web app that forgot its redirect URI, not an API.
+        let err = LogiLayerBuilder::default()
             .with_vars(vars(&[("LOGI_CLIENT_ID", "logi_0123")]))
             .unwrap()
             .check()
+            .err()
             .unwrap();
-        assert_eq!(
-            checked.audiences,
-            ["logi_0123"],
-            "the client id is the default audience"
+        assert!(
+            err.to_string().contains("LOGI_REDIRECT_URI is not set"),
+            "{err}"
         );
         let err = LogiLayerBuilder::default().check().err().unwrap();
         assert_eq!(err.to_string(), "logi: LOGI_AUDIENCE is not set");

@@ -22,6 +22,7 @@ async fn start(introspection: bool) -> (TestProvider, String) {
         .unwrap();
     let logi = LogiLayer::builder()
         .issuer(provider.issuer())
+        .audience(API)
         .client_id(API)
         .client_secret(TestClient::DEFAULT_CLIENT_SECRET)
         .opaque_tokens(true)
