@@ -130,6 +130,7 @@ pub struct LogiLayerBuilder {
     pub(crate) absolute_timeout: Duration,
     pub(crate) trust_forwarded_headers: bool,
     pub(crate) post_logout_redirect: Option<String>,
+    pub(crate) domain_verification: Option<String>,
     pub(crate) http: Option<HttpClient>,
     pub(crate) refresh_margin: Duration,
     pub(crate) successor_ttl: Duration,
@@ -156,6 +157,7 @@ impl Default for LogiLayerBuilder {
             absolute_timeout: Duration::from_secs(7 * 24 * 3600),
             trust_forwarded_headers: false,
             post_logout_redirect: None,
+            domain_verification: None,
             http: None,
             refresh_margin: Duration::from_secs(60),
             successor_ttl: Duration::from_secs(120),
@@ -211,6 +213,9 @@ impl LogiLayerBuilder {
         }
         if let Some(v) = var("LOGI_OPAQUE_TOKENS") {
             self.opaque_tokens = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = var("LOGI_DOMAIN_VERIFICATION") {
+            self.domain_verification = Some(v.trim().to_owned());
         }
         if let Some(v) = var("LOGI_PUBLIC_URL") {
             self.public_url = Some(v.trim().to_owned());
@@ -355,6 +360,14 @@ impl LogiLayerBuilder {
         self
     }
 
+    /// Serves `token` at `/.well-known/logi-verification.txt` (`LOGI_DOMAIN_VERIFICATION`), the
+    /// file logi reads to prove that this host may be a redirect URI's domain (the alternative
+    /// is a DNS TXT record `_logi-verify.<host>`).
+    pub fn domain_verification(mut self, token: impl Into<String>) -> Self {
+        self.domain_verification = Some(token.into());
+        self
+    }
+
     /// The HTTP client for calls to the provider (custom CA, proxy).
     pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
@@ -459,6 +472,15 @@ impl LogiLayerBuilder {
                 return Err(invalid("paths", format!("`{path}` must start with `/`")));
             }
         }
+        if let Some(token) = &self.domain_verification {
+            let printable = |c: char| c.is_ascii_graphic() || c == ' ';
+            if token.is_empty() || token.len() > 512 || !token.chars().all(printable) {
+                return Err(invalid(
+                    "LOGI_DOMAIN_VERIFICATION",
+                    "must be 1 to 512 printable ASCII characters",
+                ));
+            }
+        }
         let post_logout_redirect = match &self.post_logout_redirect {
             Some(u) => Url::parse(u)
                 .or_else(|_| public_url.join(u))
@@ -468,6 +490,7 @@ impl LogiLayerBuilder {
                 .map_err(|e| invalid("LOGI_PUBLIC_URL", e.to_string()))?,
         };
         Ok(WebSettings {
+            domain_verification: self.domain_verification.clone(),
             public_origin: public_url.origin().ascii_serialization(),
             redirect_uri,
             client_id,
@@ -490,6 +513,7 @@ pub(crate) struct Checked {
 
 /// Checked settings of the browser sign-in.
 pub(crate) struct WebSettings {
+    pub(crate) domain_verification: Option<String>,
     pub(crate) client_id: String,
     pub(crate) redirect_uri: Url,
     pub(crate) public_origin: String,

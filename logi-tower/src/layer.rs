@@ -86,6 +86,8 @@ pub(crate) struct Web {
     pub(crate) sessions: Sessions,
     pub(crate) transactions: Sealer,
     pub(crate) paths: Paths,
+    /// Served at `/.well-known/logi-verification.txt` when set.
+    pub(crate) domain_verification: Option<String>,
     pub(crate) scope: String,
     pub(crate) public_origin: String,
     pub(crate) post_logout_redirect: Url,
@@ -217,6 +219,7 @@ impl LogiLayerBuilder {
                 sessions: Sessions::new(sealer.clone(), b.idle_timeout, b.absolute_timeout),
                 transactions: sealer,
                 paths: web.paths,
+                domain_verification: web.domain_verification,
                 scope: web.scopes.join(" "),
                 public_origin: web.public_origin,
                 post_logout_redirect: web.post_logout_redirect,

@@ -566,3 +566,27 @@ async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in
         405
     );
 }
+
+#[tokio::test]
+async fn the_domain_verification_file_is_served_when_configured() {
+    let app = support::start_with(logi::testing::TestProvider::builder(), |b| {
+        b.domain_verification("logi-verify=3f2a9c")
+    })
+    .await;
+    let mut browser = Browser::new();
+    let reply = browser
+        .navigate(&format!("{}/.well-known/logi-verification.txt", app.origin))
+        .await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "logi-verify=3f2a9c")
+    );
+    let plain = start().await;
+    let reply = browser
+        .navigate(&format!(
+            "{}/.well-known/logi-verification.txt",
+            plain.origin
+        ))
+        .await;
+    assert_eq!(reply.status, 404, "not served unless configured");
+}

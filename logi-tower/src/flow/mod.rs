@@ -24,7 +24,11 @@ pub(crate) enum Route {
     Logout,
     Me,
     Challenge,
+    DomainVerification,
 }
+
+/// Where logi looks for the domain-verification token.
+const DOMAIN_VERIFICATION_PATH: &str = "/.well-known/logi-verification.txt";
 
 impl Route {
     /// The route `path` names, if it is one of the layer's.
@@ -40,6 +44,8 @@ impl Route {
             Some(Self::Me)
         } else if path == paths.challenge {
             Some(Self::Challenge)
+        } else if path == DOMAIN_VERIFICATION_PATH && shared.domain_verification.is_some() {
+            Some(Self::DomainVerification)
         } else {
             None
         }
@@ -71,6 +77,10 @@ pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response
         Route::Callback => callback::finish(shared, &parts).await,
         Route::Logout => logout::sign_out(shared, &parts).await,
         Route::Challenge => login::challenge(shared, &parts),
+        Route::DomainVerification => {
+            let token = shared.domain_verification.clone().unwrap_or_default();
+            pages::text(StatusCode::OK, token)
+        }
         // Answered by the service once the session is resolved: see `me`.
         Route::Me => pages::text(StatusCode::NOT_FOUND, "not found".into()),
     }
