@@ -250,6 +250,58 @@ async fn browser_flow<S: SessionStore + Clone>(store: Option<S>) {
     }
 }
 
+/// Concurrent requests on a session due for a refresh share one refresh, and exactly one of
+/// them writes the refreshed session (the others' writes are refused as stale, harmlessly).
+async fn concurrent_refresh<S: SessionStore + Clone>(store: S) {
+    let configured = store.clone();
+    let app = start_with(
+        TestProvider::builder().access_token_ttl(Duration::from_secs(4)),
+        |b| b.session_store(configured),
+    )
+    .await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    let cookie = format!("{SESSION_COOKIE}={}", browser.cookies[SESSION_COOKIE].0);
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    let url = format!("{}/api/data", app.origin);
+    let requests = (0..200).map(|_| {
+        let (http, url, cookie) = (browser.http.clone(), url.clone(), cookie.clone());
+        tokio::spawn(async move {
+            let response = http
+                .get(&url)
+                .header("cookie", cookie)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    assert_eq!(
+        app.provider.calls(Endpoint::Token),
+        2,
+        "one refresh for 200 requests"
+    );
+    let ids = store.list_by_sub("user-0001").await.unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        store.load(&ids[0]).await.unwrap().unwrap().version(),
+        2,
+        "one write of the refreshed session"
+    );
+    // The same cookie goes on working, with the stored (refreshed) tokens: no further refresh.
+    for _ in 0..5 {
+        let reply = browser
+            .send(Method::GET, &url, &[("accept", "application/json")])
+            .await;
+        assert_eq!(reply.status, 200);
+    }
+    assert_eq!(app.provider.calls(Endpoint::Token), 2);
+}
+
 /// The suite for one store: `$store` is an async expression giving `Option<(store, guard)>`
 /// (`None`: the store's server is not installed, and the test says so).
 macro_rules! store_tests {
@@ -273,6 +325,14 @@ macro_rules! store_tests {
                 };
                 super::browser_flow(Some(store)).await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_refresh() {
+                let Some((store, _guard)) = $store else {
+                    return;
+                };
+                super::concurrent_refresh(store).await;
+            }
         }
     };
 }
@@ -295,4 +355,69 @@ store_tests!(
 #[tokio::test]
 async fn cookie_sessions_browser_flow() {
     browser_flow(None::<logi::MemoryStore>).await;
+}
+
+/// A test session stored in the layer's store signs a request in.
+#[tokio::test]
+async fn a_test_session_is_stored_in_the_layers_store() {
+    let store = logi::MemoryStore::new();
+    let configured = store.clone();
+    let app = start_with(TestProvider::builder(), |b| b.session_store(configured)).await;
+    let cookie = logi::testing::TestSession::new("user-0042")
+        .store_in(&app.logi)
+        .await;
+    assert_eq!(store.list_by_sub("user-0042").await.unwrap().len(), 1);
+    let reply = reqwest::Client::new()
+        .get(format!("{}/dashboard", app.origin))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(reply.text().await.unwrap().starts_with("sub=user-0042 "));
+}
+
+/// Redis going away: requests that need the user get 503 with `Retry-After`, not a sign-out
+/// (the cookie stays), and a sign-in that cannot be stored says so.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_redis_that_is_down_gives_503_and_keeps_the_cookie() {
+    let Some(mut server) =
+        support::redis_server::RedisServer::start("the Redis session store tests")
+    else {
+        return;
+    };
+    let store = logi::RedisStore::connect(&server.url).await.unwrap();
+    let app = start_with(TestProvider::builder(), |b| b.session_store(store)).await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    let page = browser.navigate(&format!("{}/dashboard", app.origin)).await;
+    assert_eq!(page.status, 200);
+
+    server.stop();
+    let started = std::time::Instant::now();
+    let reply = browser
+        .send(
+            Method::GET,
+            &format!("{}/api/data", app.origin),
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.header("retry-after").is_some());
+    assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+    assert!(
+        browser.cookies.contains_key(SESSION_COOKIE),
+        "the session is not ended by an outage"
+    );
+    let public = browser.navigate(&format!("{}/", app.origin)).await;
+    assert_eq!(
+        public.status, 200,
+        "pages that do not need the user still work"
+    );
+
+    let mut other = Browser::new();
+    let signed_in = other.sign_in(&app, "/").await;
+    assert_eq!(signed_in.status, 503, "{}", signed_in.body);
+    assert!(!other.cookies.contains_key(SESSION_COOKIE));
 }

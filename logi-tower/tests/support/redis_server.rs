@@ -20,13 +20,14 @@ impl RedisServer {
     /// `redis-server` is not installed.
     pub fn start(test: &str) -> Option<Self> {
         let Some(binary) = find() else {
-            let missing = "redis-server (apt-get install redis-server)";
+            let missing = "redis-server is not installed (apt-get install redis-server)";
             if std::env::var_os("LOGI_E2E_REQUIRED").is_some() {
-                panic!("LOGI_E2E_REQUIRED is set, but {test} needs {missing}");
+                panic!("LOGI_E2E_REQUIRED is set, but {missing}: {test} cannot run");
             }
+            // Straight to stderr, past the test harness's capture, so a green run still shows it.
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "\nSKIPPED: {test} needs {missing}. Set LOGI_E2E_REQUIRED=1 to make this a failure.\n"
+                "\nSKIPPED ({test}): {missing}. Set LOGI_E2E_REQUIRED=1 to make this a failure.\n"
             );
             return None;
         };
@@ -59,10 +60,17 @@ impl RedisServer {
     }
 }
 
-impl Drop for RedisServer {
-    fn drop(&mut self) {
+impl RedisServer {
+    /// Stops the server (it is also stopped when dropped).
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
