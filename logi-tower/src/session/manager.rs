@@ -170,7 +170,15 @@ impl Sessions {
     fn session_id(&self, cookies: &RequestCookies<'_>) -> Option<SessionId> {
         let sealed = cookies.get_chunked(SESSION_COOKIE)?;
         let id = self.sealer.open(SESSION_COOKIE, &sealed)?;
-        String::from_utf8(id).ok().map(SessionId::from_stored)
+        // A cookie sealed whole (from before a store was configured) opens too, to JSON: only
+        // an id as `SessionId::generate` writes it is looked up.
+        let id = String::from_utf8(id).ok().filter(|id| {
+            id.len() == SessionId::LEN
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })?;
+        Some(SessionId::from_stored(id))
     }
 
     /// Removes the stored session the request's cookie names, if any: a new sign-in replaces it.

@@ -12,6 +12,14 @@ use super::{SessionId, SessionStore, StoreError, StoredSession, unix_now};
 /// one closest to its expiry. Sessions do not survive a restart and are not shared between
 /// processes: use `RedisStore` (feature `redis`) for that. Cheap to clone: clones share the
 /// sessions.
+///
+/// ```
+/// let store = logi::MemoryStore::with_capacity(10_000);
+/// let layer = logi::LogiLayer::builder().session_store(store.clone());
+/// // Later, end every session of a user (from a webhook, an admin page, …):
+/// // store.delete_by_sub("user-0001").await?;
+/// # let _ = layer;
+/// ```
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,

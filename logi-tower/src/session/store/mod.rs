@@ -37,7 +37,61 @@ pub use redis::RedisStore;
 
 /// Storage for server-side sessions, shared by every instance of an app that uses it.
 ///
-/// Implementations must be safe to call concurrently. Times are Unix seconds.
+/// Give one to [`LogiLayerBuilder::session_store`](crate::LogiLayerBuilder::session_store).
+/// The crate has [`MemoryStore`] and, with the `redis` feature, `RedisStore`; implement this
+/// trait for another database. Implementations must be safe to call concurrently, and should
+/// make [`save`](SessionStore::save)'s version check and write one atomic step. Times are Unix
+/// seconds.
+///
+/// A store that counts its writes, around a [`MemoryStore`]:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// use logi::{MemoryStore, SessionId, SessionStore, StoreError, StoredSession};
+///
+/// #[derive(Clone, Default)]
+/// struct Counted {
+///     inner: MemoryStore,
+///     writes: Arc<AtomicUsize>,
+/// }
+///
+/// impl SessionStore for Counted {
+///     async fn load(&self, id: &SessionId) -> Result<Option<StoredSession>, StoreError> {
+///         self.inner.load(id).await
+///     }
+///     async fn save(&self, id: &SessionId, session: &StoredSession) -> Result<(), StoreError> {
+///         self.writes.fetch_add(1, Ordering::Relaxed);
+///         self.inner.save(id, session).await
+///     }
+///     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+///         self.inner.delete(id).await
+///     }
+///     async fn delete_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
+///         self.inner.delete_by_sub(sub).await
+///     }
+///     async fn delete_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
+///         self.inner.delete_by_sid(sid).await
+///     }
+///     async fn list_by_sub(&self, sub: &str) -> Result<Vec<SessionId>, StoreError> {
+///         self.inner.list_by_sub(sub).await
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = Counted::default();
+/// let id = SessionId::from_stored("an-id");
+/// let session = StoredSession::new(b"sealed".to_vec(), 1, i64::MAX, "user-0001", None);
+/// store.save(&id, &session).await.unwrap();
+/// // A second writer of version 1 is refused: it would overwrite a session it never saw.
+/// assert!(store.save(&id, &session).await.is_err());
+/// assert_eq!(store.writes.load(Ordering::Relaxed), 2);
+/// let layer = logi::LogiLayer::builder().session_store(store.clone());
+/// # let _ = layer;
+/// # }
+/// ```
 pub trait SessionStore: Send + Sync + 'static {
     /// The session stored under `id`, or `None` when there is none or it has expired.
     fn load(
@@ -76,6 +130,9 @@ pub trait SessionStore: Send + Sync + 'static {
 pub struct SessionId(String);
 
 impl SessionId {
+    /// The length of an id: 32 bytes, base64url without padding.
+    pub(crate) const LEN: usize = 43;
+
     /// A new random id.
     pub(crate) fn generate() -> Self {
         let mut bytes = [0_u8; 32];
