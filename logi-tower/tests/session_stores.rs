@@ -234,10 +234,13 @@ async fn browser_flow<S: SessionStore + Clone>(store: Option<S>) {
         "the dead cookie is removed"
     );
 
-    // Ending every session of a user from the server signs out each of their browsers.
+    // Ending every session of a user from the server signs out each of their browsers. A
+    // browser that signs in again replaces its stored session rather than adding one.
     let mut first = Browser::new();
     let mut second = Browser::new();
     first.sign_in(&app, "/").await;
+    first.sign_in(&app, "/").await;
+    assert_eq!(store.list_by_sub("user-0001").await.unwrap().len(), 1);
     second.sign_in(&app, "/").await;
     for browser in [&mut first, &mut second] {
         let page = browser.navigate(&format!("{}/dashboard", app.origin)).await;
