@@ -332,3 +332,142 @@ fn sensitive(mut values: Vec<HeaderValue>) -> Vec<HeaderValue> {
     }
     values
 }
+
+#[cfg(test)]
+mod tests {
+    use http::header::COOKIE;
+
+    use super::*;
+    use crate::session::cookie::SessionKeys;
+    use crate::session::store::{MemoryStore, SessionStore};
+
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
+    fn sessions(store: Option<MemoryStore>) -> Sessions {
+        let sealer = Sealer::new(&SessionKeys::new(vec![vec![7; 32]]).unwrap());
+        let store = store.map(|s| Arc::new(s) as Arc<dyn DynStore>);
+        Sessions::new(sealer, DAY, 7 * DAY, store)
+    }
+
+    fn data(now: i64) -> SessionData {
+        serde_json::from_value(serde_json::json!({
+            "iss": "https://issuer.example", "sub": "user-0001", "at": "access-token",
+            "at_exp": now + 900, "rt": "refresh-token", "psid": "sid-1",
+            "created": now, "seen": now,
+        }))
+        .unwrap()
+    }
+
+    /// The `Cookie` header a browser sends back after `set_cookies` (no removals here).
+    fn cookie(set_cookies: &[HeaderValue]) -> HeaderMap {
+        let line = set_cookies
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::try_from(line).unwrap());
+        headers
+    }
+
+    #[tokio::test]
+    async fn a_stored_session_round_trips_through_an_id_cookie() {
+        let store = MemoryStore::new();
+        let sessions = sessions(Some(store.clone()));
+        let now = crate::flow::unix_now();
+        let set = sessions
+            .save(&data(now), &Handle::new(0), now)
+            .await
+            .unwrap();
+        let headers = cookie(&set);
+        assert!(!headers[COOKIE].to_str().unwrap().contains("token"));
+        let Loaded::Valid { mut data, handle } = sessions.load(&headers, now).await else {
+            panic!("the session loads");
+        };
+        assert_eq!(
+            (data.sub.as_str(), data.psid.as_deref()),
+            ("user-0001", Some("sid-1"))
+        );
+        data.at = "new-access-token".to_owned();
+        sessions.save(&data, &handle, now).await.unwrap();
+        // The same cookie reads the newest version; a second write from the old version is
+        // refused.
+        let Loaded::Valid { data, .. } = sessions.load(&headers, now).await else {
+            panic!("the session loads");
+        };
+        assert_eq!(data.at, "new-access-token");
+        assert!(
+            sessions
+                .save(&data, &handle, now)
+                .await
+                .unwrap_err()
+                .is_conflict()
+        );
+        // Clearing removes it from the store, and the cookie then reads as unusable.
+        let Loaded::Valid { handle, .. } = sessions.load(&headers, now).await else {
+            panic!("the session loads");
+        };
+        assert_eq!(sessions.clear(&handle).await.len(), 1);
+        assert!(store.is_empty());
+        assert!(matches!(
+            sessions.load(&headers, now).await,
+            Loaded::Unusable { chunks: 1 }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_record_moved_under_another_id_does_not_open() {
+        let store = MemoryStore::new();
+        let sessions = sessions(Some(store.clone()));
+        let now = crate::flow::unix_now();
+        let victim = cookie(
+            &sessions
+                .save(&data(now), &Handle::new(0), now)
+                .await
+                .unwrap(),
+        );
+        let attacker = cookie(
+            &sessions
+                .save(&data(now), &Handle::new(0), now)
+                .await
+                .unwrap(),
+        );
+        let cookies = RequestCookies::parse(&victim);
+        let victim_id = sessions.session_id(&cookies).unwrap();
+        let cookies = RequestCookies::parse(&attacker);
+        let attacker_id = sessions.session_id(&cookies).unwrap();
+        let record = SessionStore::load(&store, &victim_id)
+            .await
+            .unwrap()
+            .unwrap();
+        SessionStore::delete(&store, &attacker_id).await.unwrap();
+        SessionStore::save(&store, &attacker_id, &record)
+            .await
+            .unwrap();
+        assert!(matches!(
+            sessions.load(&attacker, now).await,
+            Loaded::Unusable { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_whole_sealed_cookie_is_not_a_store_key() {
+        let now = crate::flow::unix_now();
+        let sealed = sessions(None).save_sealed(&data(now), 0, now).unwrap();
+        let store = MemoryStore::new();
+        let with_store = sessions(Some(store.clone()));
+        assert!(matches!(
+            with_store.load(&cookie(&sealed), now).await,
+            Loaded::Unusable { chunks: 1 }
+        ));
+        // And the other way round: an id cookie is not a session without the store.
+        let id_cookie = with_store
+            .save(&data(now), &Handle::new(0), now)
+            .await
+            .unwrap();
+        assert!(matches!(
+            sessions(None).load(&cookie(&id_cookie), now).await,
+            Loaded::Unusable { chunks: 1 }
+        ));
+    }
+}

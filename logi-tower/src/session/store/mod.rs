@@ -39,7 +39,17 @@ pub use redis::RedisStore;
 ///
 /// Give one to [`LogiLayerBuilder::session_store`](crate::LogiLayerBuilder::session_store).
 /// The crate has [`MemoryStore`] and, with the `redis` feature, `RedisStore`; implement this
-/// trait for another database. Implementations must be safe to call concurrently, and should
+/// trait for another database.
+///
+/// With a store, the session cookie (`__Host-logi.session`) holds only a random 256-bit
+/// session id, sealed with the session keys (AES-256-GCM) so that ids can be neither guessed
+/// nor forged. The session itself reaches the store as a [`StoredSession`]: bytes sealed with
+/// the same keys and bound to the id (a store never sees tokens, and a copy of its data is of
+/// no use without the keys), a version, an expiry, and the `sub` and provider `sid` it belongs
+/// to, so that every session of a user can be ended ([`delete_by_sub`](Self::delete_by_sub)).
+/// Every write carries a version and replaces only the version before it, so a request that
+/// loaded an older session (a slow request, another instance) cannot overwrite a newer one,
+/// nor bring back a deleted one. Implementations must be safe to call concurrently, and should
 /// make [`save`](SessionStore::save)'s version check and write one atomic step. Times are Unix
 /// seconds.
 ///

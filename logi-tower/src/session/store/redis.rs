@@ -77,6 +77,9 @@ return live
 /// prefix is `logi:`. Keys are not hash-tagged: use a single Redis (or a primary with replicas),
 /// not Redis Cluster.
 ///
+/// A command that gets no answer within 500 ms fails (the `redis` crate's default): requests
+/// that need the user then get 503 with `Retry-After`, and the session is kept.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = logi::RedisStore::connect("redis://127.0.0.1:6379/").await?;
