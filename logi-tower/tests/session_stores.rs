@@ -424,3 +424,82 @@ async fn a_redis_that_is_down_gives_503_and_keeps_the_cookie() {
     assert_eq!(signed_in.status, 503, "{}", signed_in.body);
     assert!(!other.cookies.contains_key(SESSION_COOKIE));
 }
+
+/// Two instances of an app (two independent layers, as two processes would have, each with its
+/// own Redis connection) sharing one Redis: a session signed in on one is signed in on the
+/// other, and a sign-out on one is seen by the other at once.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn two_instances_share_sessions_and_sign_outs_through_redis() {
+    use logi::testing::TestClient;
+    use tokio::net::TcpListener;
+
+    let Some(server) = support::redis_server::RedisServer::start("the Redis session store tests")
+    else {
+        return;
+    };
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    ];
+    let origins: Vec<String> = listeners
+        .iter()
+        .map(|l| format!("http://127.0.0.1:{}", l.local_addr().unwrap().port()))
+        .collect();
+    let provider = TestProvider::builder()
+        .client(
+            TestClient::confidential(
+                support::CLIENT_ID,
+                support::CLIENT_SECRET,
+                origins.iter().map(|o| format!("{o}/auth/callback")),
+            )
+            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/"))),
+        )
+        .start()
+        .await
+        .unwrap();
+    for (listener, origin) in listeners.into_iter().zip(&origins) {
+        let store = logi::RedisStore::connect(&server.url).await.unwrap();
+        let logi = logi::LogiLayer::builder()
+            .issuer(provider.issuer())
+            .client_id(support::CLIENT_ID)
+            .client_secret(support::CLIENT_SECRET)
+            .redirect_uri(format!("{origin}/auth/callback"))
+            .session_keys(logi::SessionKeys::from_base64_list(support::SESSION_KEY).unwrap())
+            .session_store(store)
+            .build()
+            .await
+            .unwrap();
+        let app = support::routes(&logi).layer(logi);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let (first, second) = (&origins[0], &origins[1]);
+
+    // Sign in on the first instance. (The test browser sends its cookies to both instances, as
+    // a browser does to one site behind a load balancer.)
+    let mut browser = Browser::new();
+    let to_provider = browser
+        .navigate(&format!("{first}/auth/login?return_to=%2F"))
+        .await;
+    let to_callback = browser.navigate(to_provider.location()).await;
+    let signed_in = browser.navigate(to_callback.location()).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    for origin in [first, second] {
+        let page = browser.navigate(&format!("{origin}/dashboard")).await;
+        assert_eq!(page.status, 200, "signed in on {origin}");
+    }
+
+    // Sign out on the second instance: the first sees it at once, even with the old cookie.
+    let cookies = browser.cookies.clone();
+    let out = browser
+        .send(
+            Method::POST,
+            &format!("{second}/auth/logout"),
+            &[("origin", second), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(out.status, 303);
+    browser.cookies = cookies;
+    let page = browser.navigate(&format!("{first}/dashboard")).await;
+    assert_eq!(page.status, 302, "signed out on the first instance too");
+}
