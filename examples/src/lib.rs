@@ -87,7 +87,9 @@ pub fn port(default: u16) -> u16 {
 pub const SIGN_OUT_FORM: &str = "<form method=\"post\" action=\"/auth/logout\"><button type=\"submit\" id=\"sign-out\">Sign out</button></form>";
 
 /// Starts the in-process logi provider in interactive mode and a layer configured for it, for
-/// an app served on `http://localhost:{port}`.
+/// an app served on `http://localhost:{port}`. The other `LOGI_*` variables still apply (the
+/// provider, client and redirect URI are this function's): `LOGI_SESSION_STORE=memory` or
+/// `LOGI_SESSION_STORE=redis://127.0.0.1:6379/` runs the example with server-side sessions.
 ///
 /// # Errors
 /// When the provider cannot bind a port or the layer cannot be built.
@@ -117,6 +119,7 @@ pub async fn development_layer(
         "started the in-process logi provider (development mode)"
     );
     let logi = LogiLayer::builder()
+        .with_env()?
         .issuer(provider.issuer())
         .client_id(TestClient::DEFAULT_CLIENT_ID)
         .client_secret(TestClient::DEFAULT_CLIENT_SECRET)

@@ -11,6 +11,7 @@ use crate::provider::{
     DEFAULT_ISSUER, DiscoveryError, HttpClient, is_loopback, is_secure_or_loopback,
 };
 use crate::session::cookie::{SessionKeyError, SessionKeys};
+use crate::session::store::{SessionStore, StoreChoice};
 
 /// The scopes requested when none are configured.
 pub const DEFAULT_SCOPES: &str = "openid profile:basic email";
@@ -137,6 +138,7 @@ pub struct LogiLayerBuilder {
     pub(crate) audiences: Vec<String>,
     pub(crate) token_cache_capacity: usize,
     pub(crate) opaque_tokens: bool,
+    pub(crate) session_store: StoreChoice,
 }
 
 impl Default for LogiLayerBuilder {
@@ -164,6 +166,7 @@ impl Default for LogiLayerBuilder {
             audiences: Vec::new(),
             token_cache_capacity: 10_000,
             opaque_tokens: false,
+            session_store: StoreChoice::Cookies,
         }
     }
 }
@@ -216,6 +219,9 @@ impl LogiLayerBuilder {
         }
         if let Some(v) = var("LOGI_DOMAIN_VERIFICATION") {
             self.domain_verification = Some(v.trim().to_owned());
+        }
+        if let Some(v) = var("LOGI_SESSION_STORE") {
+            self.session_store = StoreChoice::parse(&v)?;
         }
         if let Some(v) = var("LOGI_PUBLIC_URL") {
             self.public_url = Some(v.trim().to_owned());
@@ -290,6 +296,16 @@ impl LogiLayerBuilder {
     /// The keys that seal session cookies, newest first (`LOGI_SESSION_KEY`).
     pub fn session_keys(mut self, keys: SessionKeys) -> Self {
         self.session_keys = Some(keys);
+        self
+    }
+
+    /// Keeps sessions in `store` (a [`MemoryStore`](crate::MemoryStore), a `RedisStore`, or your
+    /// own [`SessionStore`]) instead of sealing them whole into cookies: the cookie then holds
+    /// only a sealed random session id, sessions can be ended from the server, and their size
+    /// is not limited by cookies. `LOGI_SESSION_STORE` chooses one from the environment:
+    /// `memory`, or a `redis://` URL (feature `redis`); unset, sessions are sealed cookies.
+    pub fn session_store(mut self, store: impl SessionStore) -> Self {
+        self.session_store = StoreChoice::Given(std::sync::Arc::new(store));
         self
     }
 
@@ -648,6 +664,28 @@ mod tests {
         );
         let err = LogiLayerBuilder::default().check().err().unwrap();
         assert_eq!(err.to_string(), "logi: LOGI_AUDIENCE is not set");
+    }
+
+    #[test]
+    fn the_session_store_comes_from_logi_session_store() {
+        let store = |value: &'static str| {
+            LogiLayerBuilder::default()
+                .with_vars(move |name| (name == "LOGI_SESSION_STORE").then(|| value.to_owned()))
+                .map(|b| format!("{:?}", b.session_store))
+        };
+        assert_eq!(store("memory").unwrap(), "Memory");
+        assert_eq!(store("cookie").unwrap(), "Cookies");
+        let err = store("postgres://db").unwrap_err().to_string();
+        assert!(err.contains("LOGI_SESSION_STORE"), "{err}");
+        #[cfg(feature = "redis")]
+        assert_eq!(store("redis://:pw@127.0.0.1:6379/").unwrap(), "Redis");
+        #[cfg(not(feature = "redis"))]
+        assert!(
+            store("redis://127.0.0.1/")
+                .unwrap_err()
+                .to_string()
+                .contains("`redis` feature")
+        );
     }
 
     #[test]

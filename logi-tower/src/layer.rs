@@ -149,6 +149,7 @@ impl LogiLayer {
     /// | `LOGI_SCOPES` | scopes to request (default `openid profile:basic email`) |
     /// | `LOGI_SESSION_KEY` | base64 keys of at least 32 bytes, comma separated, newest first |
     /// | `LOGI_PUBLIC_URL` | the app's external origin (default: the redirect URI's) |
+    /// | `LOGI_SESSION_STORE` | where sessions live: unset for sealed cookies, `memory`, or a `redis://` URL (feature `redis`) |
     ///
     /// # Errors
     /// A [`ConfigError`] naming the setting at fault, or the discovery failure.
@@ -202,6 +203,10 @@ impl LogiLayerBuilder {
         let access_tokens =
             AccessTokenVerifier::with_audiences(issuer.clone(), audiences, jwks.clone())
                 .with_clock_skew(b.clock_skew);
+        let store = match (&web, b.session_store.clone()) {
+            (None, _) => None,
+            (Some(_), store) => store.open().await?,
+        };
         let web = web.map(|web| {
             let verifier = IdTokenVerifier::new(issuer.clone(), web.client_id.clone(), jwks)
                 .with_clock_skew(b.clock_skew);
@@ -216,7 +221,7 @@ impl LogiLayerBuilder {
                 },
                 redirect_uri: web.redirect_uri,
                 verifier,
-                sessions: Sessions::new(sealer.clone(), b.idle_timeout, b.absolute_timeout),
+                sessions: Sessions::new(sealer.clone(), b.idle_timeout, b.absolute_timeout, store),
                 transactions: sealer,
                 paths: web.paths,
                 domain_verification: web.domain_verification,

@@ -77,6 +77,12 @@ pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
 pub use service::Logi;
 pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use session::store::RedisStore;
+pub use session::store::{
+    MemoryStore, SessionId, SessionStore, StoreError, StoreErrorKind, StoredSession,
+};
 pub use user::{AccessToken, LogiUser};
 pub use verify::{
     AccessTokenVerifier, Checks, IdToken, IdTokenVerifier, VerifiedAccessToken, VerifyError,
@@ -106,13 +112,13 @@ pub mod __private {
     pub use crate::grpc::{authorize as grpc_authorize, refused as grpc_refused};
     pub use crate::guard::{Guard, Requirement, check};
 
-    /// Opens and parses the session a request carries, as the layer does for every request;
-    /// whether it is a valid signed-in session.
+    /// Opens and parses the session sealed in a request's cookies, as the layer does for every
+    /// request; whether it is a valid signed-in session.
     #[must_use]
     pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
         layer.shared.web.as_ref().is_some_and(|web| {
             matches!(
-                web.sessions.load(headers, crate::flow::unix_now()),
+                web.sessions.load_sealed(headers, crate::flow::unix_now()),
                 Loaded::Valid { .. }
             )
         })

@@ -15,7 +15,7 @@ use crate::layer::{Auth, CredentialError, Shared, Web};
 use crate::refresh::{self, Failure};
 use crate::reject::DEFAULT_RETRY_AFTER;
 use crate::session::data::SessionData;
-use crate::session::manager::Loaded;
+use crate::session::manager::{Handle, Loaded, Sessions};
 use crate::user::Principal;
 
 /// How many remembered refreshes one request follows along a session's chain.
@@ -106,15 +106,33 @@ where
             return ResponseFuture::inner(self.inner.call(request), Vec::new());
         };
 
-        // 3. The session: loaded, renewed, refreshed when due.
+        // 3. The session: loaded, renewed, refreshed when due. Sessions in a store are loaded
+        //    before the inner service is called; sealed cookie sessions are read right here.
+        if web.sessions.is_stored() && Sessions::has_cookie(request.headers()) {
+            let mut inner = self.take_ready_inner();
+            return ResponseFuture::deferred(Box::pin(async move {
+                let loaded = shared.web().sessions.load(request.headers(), now).await;
+                let (auth, set_cookies) = resolve(shared, loaded, now).await;
+                if route_me {
+                    return Deferred::Own(flow::me(&auth, set_cookies));
+                }
+                request.extensions_mut().insert(auth);
+                Deferred::Inner(inner.call(request).await, set_cookies)
+            }));
+        }
         let mut set_cookies = Vec::new();
-        let principal = match web.sessions.load(request.headers(), now) {
-            Loaded::Valid { data, chunks } if refresh::is_due(&data, now, web.refresh_margin) => {
+        let loaded = if web.sessions.is_stored() {
+            Loaded::None
+        } else {
+            web.sessions.load_sealed(request.headers(), now)
+        };
+        let principal = match loaded {
+            Loaded::Valid { data, handle } if refresh::is_due(&data, now, web.refresh_margin) => {
                 if data.rt.is_some() {
                     // Refresh first (shared with concurrent requests), then call the service.
                     let mut inner = self.take_ready_inner();
                     return ResponseFuture::deferred(Box::pin(async move {
-                        let (auth, set_cookies) = refreshed(shared, data, chunks, now).await;
+                        let (auth, set_cookies) = refreshed(shared, data, handle, now).await;
                         if route_me {
                             return Deferred::Own(flow::me(&auth, set_cookies));
                         }
@@ -126,22 +144,22 @@ where
                     // No refresh token: the session lasts as long as its access token.
                     Some(Arc::new(data.into()))
                 } else {
-                    set_cookies = web.sessions.clear(chunks);
+                    set_cookies = web.sessions.clear_sealed(handle.chunks);
                     None
                 }
             }
-            Loaded::Valid { mut data, chunks } => {
+            Loaded::Valid { mut data, handle } => {
                 if web.sessions.needs_renewal(&data, now) {
                     data.seen = now;
-                    set_cookies = save(web, &data, chunks, now);
+                    set_cookies = save_sealed(web, &data, handle.chunks, now);
                 }
                 Some(Arc::new(data.into()))
             }
             Loaded::Unusable { chunks } => {
-                set_cookies = web.sessions.clear(chunks);
+                set_cookies = web.sessions.clear_sealed(chunks);
                 None
             }
-            Loaded::None => None,
+            Loaded::None | Loaded::Unavailable { .. } => None,
         };
         let auth = Auth::new(shared, principal);
         if route_me {
@@ -210,11 +228,45 @@ async fn verify_bearer(shared: Arc<Shared>, token: &str, key: bearer::Key, now: 
     }
 }
 
+/// The request's auth from a session loaded from a store, and the cookies to write: the same
+/// steps as for a sealed cookie session in [`Logi::call`], with the writes awaited.
+async fn resolve(shared: Arc<Shared>, loaded: Loaded, now: i64) -> (Auth, Vec<HeaderValue>) {
+    let web = shared.web();
+    let (principal, set_cookies) = match loaded {
+        Loaded::Valid { data, handle } if refresh::is_due(&data, now, web.refresh_margin) => {
+            if data.rt.is_some() {
+                return refreshed(shared, data, handle, now).await;
+            }
+            if data.at_exp > now {
+                (Some(Arc::new(data.into())), Vec::new())
+            } else {
+                (None, web.sessions.clear(&handle).await)
+            }
+        }
+        Loaded::Valid { mut data, handle } => {
+            let mut set_cookies = Vec::new();
+            if web.sessions.needs_renewal(&data, now) {
+                data.seen = now;
+                set_cookies = save(web, &data, &handle, now).await;
+            }
+            (Some(Arc::new(data.into())), set_cookies)
+        }
+        Loaded::Unusable { chunks } => (None, web.sessions.clear_sealed(chunks)),
+        Loaded::Unavailable { .. } => {
+            let mut auth = Auth::new(shared, None);
+            auth.unavailable = Some(DEFAULT_RETRY_AFTER);
+            return (auth, Vec::new());
+        }
+        Loaded::None => (None, Vec::new()),
+    };
+    (Auth::new(shared, principal), set_cookies)
+}
+
 /// The request's auth after refreshing its session, and the cookies to write.
 async fn refreshed(
     shared: Arc<Shared>,
     mut data: SessionData,
-    chunks: usize,
+    handle: Handle,
     now: i64,
 ) -> (Auth, Vec<HeaderValue>) {
     let web = shared.web();
@@ -238,10 +290,10 @@ async fn refreshed(
         Ok(tokens) => {
             tokens.apply(&mut data);
             data.seen = now;
-            let cookies = save(web, &data, chunks, now);
+            let cookies = save(web, &data, &handle, now).await;
             (Some(Arc::new(data.into())), None, cookies)
         }
-        Err(Failure::Conclusive) => (None, None, web.sessions.clear(chunks)),
+        Err(Failure::Conclusive) => (None, None, web.sessions.clear(&handle).await),
         // The provider is unreachable: keep the session; use it while its token is valid.
         Err(Failure::Transient { .. }) if data.at_exp > now => {
             (Some(Arc::new(data.into())), None, Vec::new())
@@ -257,13 +309,30 @@ async fn refreshed(
     (auth, set_cookies)
 }
 
-/// The session's cookies; on the (theoretical) failure to seal a session that was stored
-/// before, nothing is written and the old cookie stays until it expires.
-fn save(web: &Web, data: &SessionData, chunks: usize, now: i64) -> Vec<HeaderValue> {
+/// The session's cookies, sealed; on the (theoretical) failure to seal a session that was
+/// stored before, nothing is written and the old cookie stays until it expires.
+fn save_sealed(web: &Web, data: &SessionData, chunks: usize, now: i64) -> Vec<HeaderValue> {
     web.sessions
-        .save(data, chunks, now)
+        .save_sealed(data, chunks, now)
         .unwrap_or_else(|error| {
             tracing::error!(%error, "could not write the session back");
             Vec::new()
         })
+}
+
+/// Writes the session back where it came from, and returns its cookies. A session another
+/// request wrote first keeps that write (this request's copy is as new or older); a store that
+/// fails keeps the stored session, which the next request reads again.
+async fn save(web: &Web, data: &SessionData, handle: &Handle, now: i64) -> Vec<HeaderValue> {
+    match web.sessions.save(data, handle, now).await {
+        Ok(cookies) => cookies,
+        Err(error) if error.is_conflict() => {
+            tracing::debug!("the session was written by another request first");
+            Vec::new()
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not write the session back");
+            Vec::new()
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
 use crate::session::cookie::{RequestCookies, set_cookie};
 use crate::session::data::SessionData;
-use crate::session::manager::SESSION_COOKIE;
+use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
 
 /// Claims about the protocol rather than the user: not kept as identity claims.
 const PROTOCOL_CLAIMS: [&str; 15] = [
@@ -190,15 +190,29 @@ async fn complete(
     };
     tracing::info!(sub = %session.sub, "signed in");
     // A new session replaces whatever the browser had: no fixation.
+    shared.sessions.discard(&parts.headers).await;
     let previous = cookies.chunk_count(SESSION_COOKIE);
-    let cookies = match shared.sessions.save(&session, previous, now) {
+    let cookies = match shared
+        .sessions
+        .save(&session, &Handle::new(previous), now)
+        .await
+    {
         Ok(cookies) => cookies,
-        Err(error) => {
+        Err(error @ SaveError::Cookie(_)) => {
             tracing::error!(%error, "the session is too large for cookies; use a server-side session store");
             return failed(
                 shared,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The session could not be stored.",
+                None,
+            );
+        }
+        Err(error @ SaveError::Store(_)) => {
+            tracing::error!(%error, "could not store a new session");
+            return failed(
+                shared,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The session could not be stored. Please try again in a moment.",
                 None,
             );
         }

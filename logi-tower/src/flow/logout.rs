@@ -9,17 +9,19 @@ use super::pages;
 use super::unix_now;
 use crate::layer::Web;
 use crate::reject::redirect;
-use crate::session::manager::Loaded;
+use crate::session::manager::{Handle, Loaded};
 
 pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
     if !same_origin(shared, &parts.headers) {
         tracing::warn!("refused a cross-site sign-out request");
         return pages::text(StatusCode::FORBIDDEN, "cross-site sign-out refused".into());
     }
-    let (session, chunks) = match shared.sessions.load(&parts.headers, unix_now()) {
-        Loaded::Valid { data, chunks } => (Some(data), chunks),
-        Loaded::Unusable { chunks } => (None, chunks),
-        Loaded::None => (None, 0),
+    let (session, handle) = match shared.sessions.load(&parts.headers, unix_now()).await {
+        Loaded::Valid { data, handle } => (Some(data), handle),
+        // A store that cannot be reached keeps the session until it expires; the browser's
+        // cookie goes all the same.
+        Loaded::Unusable { chunks } | Loaded::Unavailable { chunks } => (None, Handle::new(chunks)),
+        Loaded::None => (None, Handle::new(0)),
     };
     if let Some(session) = &session {
         if let Some(refresh_token) = &session.rt
@@ -51,7 +53,7 @@ pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
         _ => shared.post_logout_redirect.to_string(),
     };
     let mut response = redirect(StatusCode::SEE_OTHER, &location);
-    for cookie in shared.sessions.clear(chunks) {
+    for cookie in shared.sessions.clear(&handle).await {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::LogiLayer;
 use crate::flow::unix_now;
 use crate::session::data::SessionData;
+use crate::session::manager::Handle;
 
 /// A signed-in session sealed for a [`LogiLayer`], to test protected handlers directly.
 ///
@@ -82,11 +83,39 @@ impl TestSession {
     /// The `Cookie` header value carrying this session, sealed with `layer`'s keys.
     ///
     /// # Panics
-    /// When the session is too large for cookies.
+    /// When the session is too large for cookies, or `layer` keeps sessions in a server-side
+    /// store: use [`TestSession::store_in`] there.
     #[must_use]
     pub fn cookie_header(&self, layer: &LogiLayer) -> String {
+        let web = web(layer);
+        assert!(
+            !web.sessions.is_stored(),
+            "this layer keeps sessions in a store: use `TestSession::store_in`"
+        );
+        let cookies = web
+            .sessions
+            .save_sealed(&self.data(layer), 0, unix_now())
+            .expect("the test session fits in cookies");
+        header(&cookies)
+    }
+
+    /// Stores this session the way `layer` keeps sessions (in its store, or sealed in a
+    /// cookie), and returns the `Cookie` header value that carries it.
+    ///
+    /// # Panics
+    /// When the session cannot be stored.
+    pub async fn store_in(&self, layer: &LogiLayer) -> String {
+        let cookies = web(layer)
+            .sessions
+            .save(&self.data(layer), &Handle::new(0), unix_now())
+            .await
+            .expect("the test session is stored");
+        header(&cookies)
+    }
+
+    fn data(&self, layer: &LogiLayer) -> SessionData {
         let now = unix_now();
-        let data = SessionData {
+        SessionData {
             iss: layer.shared.issuer.clone(),
             sub: self.sub.clone(),
             claims: self.claims.clone(),
@@ -101,21 +130,26 @@ impl TestSession {
             psid: None,
             created: now,
             seen: now,
-        };
-        layer
-            .shared
-            .web
-            .as_ref()
-            .expect("TestSession needs a layer that signs users in (with a redirect URI)")
-            .sessions
-            .save(&data, 0, now)
-            .expect("the test session fits in cookies")
-            .iter()
-            .map(|set_cookie| {
-                let value = set_cookie.to_str().expect("cookies are ASCII");
-                value.split(';').next().unwrap_or_default().to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
+        }
     }
+}
+
+fn web(layer: &LogiLayer) -> &crate::layer::Web {
+    layer
+        .shared
+        .web
+        .as_ref()
+        .expect("TestSession needs a layer that signs users in (with a redirect URI)")
+}
+
+/// The `Cookie` header a browser sends after receiving `set_cookies`.
+fn header(set_cookies: &[http::HeaderValue]) -> String {
+    set_cookies
+        .iter()
+        .map(|set_cookie| {
+            let value = set_cookie.to_str().expect("cookies are ASCII");
+            value.split(';').next().unwrap_or_default().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

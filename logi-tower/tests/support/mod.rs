@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod redis_server;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
