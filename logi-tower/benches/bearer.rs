@@ -4,9 +4,7 @@
 //! backend) on the same token; and a bare RS256 verification with a pre-parsed key.
 
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -27,16 +25,10 @@ use logi::{LogiLayer, LogiUser};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the request must complete without waiting"),
-    }
-}
+#[path = "support/ready.rs"]
+mod ready;
+
+use ready::ready;
 
 fn request(token: &str) -> Request<Body> {
     Request::get("/hello")

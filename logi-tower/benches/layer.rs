@@ -4,8 +4,6 @@
 //! and one served from a shared refresh's outcome (provider time excluded).
 
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,35 +11,19 @@ use axum::body::Body;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Request};
-use logi::testing::{TestClient, TestProvider, TestSession};
+use logi::testing::{TestClient, TestProvider};
 use logi::{LogiLayer, LogiUser, SessionKeys};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
-/// Runs a future that must complete without waiting (everything here is in memory).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the request must complete without waiting"),
-    }
-}
+#[path = "support/ready.rs"]
+mod ready;
+#[path = "support/session.rs"]
+mod session;
 
-/// Five cookies a real site carries besides the session.
-const OTHER_COOKIES: &str = "_ga=GA1.1.1234567890.1700000000; theme=dark; locale=en-GB; \
-                             consent=analytics%3Dno%26ads%3Dno; csrftoken=q8XkJ2pR7vT1mN4bZ6cW9yH3dF5gL0sA";
-
-fn request(cookie: &str) -> Request<Body> {
-    Request::get("/dashboard")
-        .header("cookie", cookie)
-        .header("accept", "text/html")
-        .body(Body::empty())
-        .unwrap()
-}
+use ready::ready;
+use session::{OTHER_COOKIES, REFRESH_TOKEN, SCOPES, realistic_session, request};
 
 struct Fixture {
     _runtime: tokio::runtime::Runtime,
@@ -75,21 +57,7 @@ fn fixture() -> Fixture {
             .unwrap();
         (provider, logi)
     });
-    // Realistic tokens: an RS256 access token and ID token from the provider.
-    let client = TestClient::DEFAULT_CLIENT_ID;
-    let scopes = ["openid", "profile:basic", "email", "orders:read"];
-    let access_token =
-        provider.access_token(client, "user-0001", &scopes, Duration::from_secs(900));
-    let id_token = provider.sign_claims(&provider.id_token_claims(client, "user-0001"));
-    let session = TestSession::new("user-0001")
-        .claim("email", "ada@example.com")
-        .claim("email_verified", true)
-        .claim("name", "Ada Lovelace")
-        .claim("preferred_name", "Ada")
-        .scopes(scopes)
-        .access_token(access_token.clone(), Duration::from_secs(900))
-        .refresh_token("r3fr35h-t0k3n-0f-43-chars-xxxxxxxxxxxxxxxxx")
-        .id_token(id_token.clone());
+    let (session, access_token, id_token) = realistic_session(&provider);
     let cookie = format!("{OTHER_COOKIES}; {}", session.cookie_header(&logi));
 
     // A session whose access token has expired, with a refresh token the provider honours: the
@@ -113,8 +81,8 @@ fn fixture() -> Fixture {
 
     let user_data = json!({
         "sub": "user-0001", "email": "ada@example.com", "email_verified": true, "name": "Ada Lovelace",
-        "preferred_name": "Ada", "scope": scopes.join(" "), "at": access_token.clone(), "idt": id_token,
-        "rt": "r3fr35h-t0k3n-0f-43-chars-xxxxxxxxxxxxxxxxx",
+        "preferred_name": "Ada", "scope": SCOPES.join(" "), "at": access_token.clone(), "idt": id_token,
+        "rt": REFRESH_TOKEN,
     });
     Fixture {
         _runtime: runtime,

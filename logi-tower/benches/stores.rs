@@ -5,14 +5,11 @@
 //! completion with `block_on`, so the Redis row includes its loopback round trip.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::Request;
-use logi::testing::{TestClient, TestProvider, TestSession};
+use logi::testing::{TestClient, TestProvider};
 use logi::{LogiLayer, LogiUser, MemoryStore, RedisStore, SessionKeys};
 use tower::ServiceExt as _;
 
@@ -20,17 +17,10 @@ use tower::ServiceExt as _;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 
-/// Five cookies a real site carries besides the session.
-const OTHER_COOKIES: &str = "_ga=GA1.1.1234567890.1700000000; theme=dark; locale=en-GB; \
-                             consent=analytics%3Dno%26ads%3Dno; csrftoken=q8XkJ2pR7vT1mN4bZ6cW9yH3dF5gL0sA";
+#[path = "support/session.rs"]
+mod session;
 
-fn request(cookie: &str) -> Request<Body> {
-    Request::get("/dashboard")
-        .header("cookie", cookie)
-        .header("accept", "text/html")
-        .body(Body::empty())
-        .unwrap()
-}
+use session::{OTHER_COOKIES, realistic_session, request};
 
 async fn handler(user: LogiUser) -> String {
     user.sub().to_owned()
@@ -60,20 +50,7 @@ fn session_stores(c: &mut Criterion) {
         .unwrap();
     let redis = redis_server::RedisServer::start("the Redis row of the stores benchmark");
     let provider = runtime.block_on(TestProvider::start()).unwrap();
-    let client = TestClient::DEFAULT_CLIENT_ID;
-    let scopes = ["openid", "profile:basic", "email", "orders:read"];
-    let access_token =
-        provider.access_token(client, "user-0001", &scopes, Duration::from_secs(900));
-    let id_token = provider.sign_claims(&provider.id_token_claims(client, "user-0001"));
-    let session = TestSession::new("user-0001")
-        .claim("email", "ada@example.com")
-        .claim("email_verified", true)
-        .claim("name", "Ada Lovelace")
-        .claim("preferred_name", "Ada")
-        .scopes(scopes)
-        .access_token(access_token, Duration::from_secs(900))
-        .refresh_token("r3fr35h-t0k3n-0f-43-chars-xxxxxxxxxxxxxxxxx")
-        .id_token(id_token);
+    let (session, _, _) = realistic_session(&provider);
 
     let mut cases = vec![
         ("cookie", runtime.block_on(layer(&provider, |b| b))),

@@ -5,8 +5,6 @@
 //! decoding the token, parsing header and claims, the key lookup, and the claim checks.
 
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -15,17 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use logi::{Checks, IdTokenVerifier, Jwks};
 
-/// Runs a future that must complete without waiting (cached keys: no I/O).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("verification with cached keys must not wait"),
-    }
-}
+#[path = "support/ready.rs"]
+mod ready;
+
+use ready::ready;
 
 fn id_token_verification(c: &mut Criterion) {
     let vectors: serde_json::Value =
