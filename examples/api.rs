@@ -17,7 +17,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use logi::LogiLayer;
 use logi::testing::{TestClient, TestProvider};
 use logi_examples::Localhost;
 
@@ -26,26 +25,14 @@ const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    logi_examples::init_tracing();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("api: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    logi_examples::run_example("api", run()).await
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = logi_examples::port(3001);
 
     // Keep the provider alive for as long as the API runs.
-    let (logi, provider) = if logi_examples::api_env_configured() {
-        (LogiLayer::from_env().await?, None)
-    } else {
-        let (logi, provider) = logi_examples::development_api_layer().await?;
-        (logi, Some(provider))
-    };
+    let (logi, provider) = logi_examples::api_layer().await?;
 
     let localhost = Localhost::bind(port).await?;
     let origin = format!("http://localhost:{}", localhost.port()?);

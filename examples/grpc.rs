@@ -20,7 +20,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use logi::LogiLayer;
 use logi::testing::TestClient;
 use logi_examples::greeter::{self, SCOPE, pb::GreeterClient};
 use tokio::net::TcpListener;
@@ -28,26 +27,14 @@ use tonic::{Request, Status};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    logi_examples::init_tracing();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("grpc: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    logi_examples::run_example("grpc", run()).await
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = logi_examples::port(50051);
 
     // Keep the provider alive for as long as the server runs.
-    let (logi, provider) = if logi_examples::api_env_configured() {
-        (LogiLayer::from_env().await?, None)
-    } else {
-        let (logi, provider) = logi_examples::development_api_layer().await?;
-        (logi, Some(provider))
-    };
+    let (logi, provider) = logi_examples::api_layer().await?;
 
     // The server.
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;

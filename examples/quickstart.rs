@@ -17,15 +17,7 @@ use logi::LogiLayer;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    logi_examples::init_tracing();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // A readable reason (`logi: LOGI_REDIRECT_URI is not set`), not a Debug dump.
-            eprintln!("quickstart: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    logi_examples::run_example("quickstart", run()).await
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {

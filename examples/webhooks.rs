@@ -21,14 +21,7 @@ use logi_examples::webhooks::{self, DEVELOPMENT_KID, PATH};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    logi_examples::init_tracing();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("webhooks: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    logi_examples::run_example("webhooks", run()).await
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {

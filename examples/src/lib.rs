@@ -129,6 +129,38 @@ pub async fn development_layer(
     Ok((logi, provider))
 }
 
+/// Runs an example: logging on, then `run`; a startup error is printed readably
+/// (`api: logi: LOGI_AUDIENCE is not set`) rather than as a `Debug` dump, and the exit code says
+/// whether it succeeded.
+pub async fn run_example(
+    name: &str,
+    run: impl Future<Output = Result<(), Box<dyn std::error::Error>>>,
+) -> std::process::ExitCode {
+    init_tracing();
+    match run.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The API examples' layer: from the `LOGI_*` environment when it names a provider
+/// ([`api_env_configured`]), else an API-only layer for the in-process provider, which is
+/// returned too so the caller keeps it alive.
+///
+/// # Errors
+/// When the layer cannot be built (or the provider cannot start).
+pub async fn api_layer() -> Result<(LogiLayer, Option<TestProvider>), Box<dyn std::error::Error>> {
+    if api_env_configured() {
+        Ok((LogiLayer::from_env().await?, None))
+    } else {
+        let (logi, provider) = development_api_layer().await?;
+        Ok((logi, Some(provider)))
+    }
+}
+
 /// Whether the environment names a provider for an API (`LOGI_ISSUER`, `LOGI_AUDIENCE` or
 /// `LOGI_CLIENT_ID`): then the API examples build their layer with `LogiLayer::from_env()`.
 #[must_use]
