@@ -11,7 +11,7 @@ use crate::provider::{
     DEFAULT_ISSUER, DiscoveryError, HttpClient, is_loopback, is_secure_or_loopback,
 };
 use crate::session::cookie::{SessionKeyError, SessionKeys};
-use crate::session::store::{SessionStore, StoreChoice};
+use crate::session::store::{Coordination, CoordinationChoice, SessionStore, StoreChoice};
 
 /// The scopes requested when none are configured.
 pub const DEFAULT_SCOPES: &str = "openid profile:basic email";
@@ -139,6 +139,7 @@ pub struct LogiLayerBuilder {
     pub(crate) token_cache_capacity: usize,
     pub(crate) opaque_tokens: bool,
     pub(crate) session_store: StoreChoice,
+    pub(crate) coordination: Option<CoordinationChoice>,
 }
 
 impl Default for LogiLayerBuilder {
@@ -167,6 +168,7 @@ impl Default for LogiLayerBuilder {
             token_cache_capacity: 10_000,
             opaque_tokens: false,
             session_store: StoreChoice::Cookies,
+            coordination: None,
         }
     }
 }
@@ -222,6 +224,9 @@ impl LogiLayerBuilder {
         }
         if let Some(v) = var("LOGI_SESSION_STORE") {
             self.session_store = StoreChoice::parse(&v)?;
+        }
+        if let Some(v) = var("LOGI_COORDINATION") {
+            self.coordination = Some(CoordinationChoice::parse(&v)?);
         }
         if let Some(v) = var("LOGI_PUBLIC_URL") {
             self.public_url = Some(v.trim().to_owned());
@@ -304,8 +309,26 @@ impl LogiLayerBuilder {
     /// only a sealed random session id, sessions can be ended from the server, and their size
     /// is not limited by cookies. `LOGI_SESSION_STORE` chooses one from the environment:
     /// `memory`, or a `redis://` URL (feature `redis`); unset, sessions are sealed cookies.
+    ///
+    /// A [`MemoryStore`](crate::MemoryStore) or a `RedisStore` also coordinates the layers that
+    /// share it (see [`coordination`](Self::coordination)); for another store, give a
+    /// coordination too when several instances share it.
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
-        self.session_store = StoreChoice::Given(std::sync::Arc::new(store));
+        self.session_store = StoreChoice::given(store);
+        self
+    }
+
+    /// Where the app's instances agree on refreshes and sign-outs (`LOGI_COORDINATION`: a
+    /// `redis://` URL, feature `redis`): a `RedisStore`, or your own [`Coordination`].
+    ///
+    /// Needed when several instances serve the same users with sealed cookie sessions: logi
+    /// rotates refresh tokens and treats a reused one as theft, so two instances refreshing
+    /// the same session at once would end it; and a back-channel logout received by one
+    /// instance must sign the user out on all. With a `RedisStore` (or `MemoryStore`) as the
+    /// session store this is already the store; default: none, each layer coordinates only its
+    /// own requests (right for one instance).
+    pub fn coordination(mut self, coordination: impl Coordination) -> Self {
+        self.coordination = Some(CoordinationChoice::Given(std::sync::Arc::new(coordination)));
         self
     }
 

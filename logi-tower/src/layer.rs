@@ -15,6 +15,7 @@ use crate::require::RequireLoginLayer;
 use crate::service::Logi;
 use crate::session::cookie::Sealer;
 use crate::session::manager::Sessions;
+use crate::session::store::DynCoordination;
 use crate::user::Principal;
 use crate::{AccessTokenVerifier, IdTokenVerifier};
 
@@ -94,6 +95,9 @@ pub(crate) struct Web {
     pub(crate) trust_forwarded: bool,
     pub(crate) refresher: Refresher,
     pub(crate) refresh_margin: Duration,
+    /// Shared with the app's other instances, when it has several.
+    #[expect(dead_code, reason = "the refresh and sign-out coordination land next")]
+    pub(crate) coordination: Option<Arc<dyn DynCoordination>>,
 }
 
 /// What the layer attaches to every request: its settings and, when signed in, the user.
@@ -203,9 +207,13 @@ impl LogiLayerBuilder {
         let access_tokens =
             AccessTokenVerifier::with_audiences(issuer.clone(), audiences, jwks.clone())
                 .with_clock_skew(b.clock_skew);
-        let store = match (&web, b.session_store.clone()) {
-            (None, _) => None,
+        let (store, store_coordination) = match (&web, b.session_store.clone()) {
+            (None, _) => (None, None),
             (Some(_), store) => store.open().await?,
+        };
+        let coordination = match (&web, b.coordination.clone()) {
+            (Some(_), Some(given)) => Some(given.open().await?),
+            _ => store_coordination,
         };
         let web = web.map(|web| {
             let verifier = IdTokenVerifier::new(issuer.clone(), web.client_id.clone(), jwks)
@@ -230,6 +238,7 @@ impl LogiLayerBuilder {
                 post_logout_redirect: web.post_logout_redirect,
                 trust_forwarded: b.trust_forwarded_headers,
                 refresher: Refresher::new(b.successor_ttl),
+                coordination,
                 refresh_margin: b.refresh_margin,
             }
         });

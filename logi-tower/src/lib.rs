@@ -81,7 +81,7 @@ pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use session::store::RedisStore;
 pub use session::store::{
-    MemoryStore, SessionId, SessionStore, StoreError, StoreErrorKind, StoredSession,
+    Coordination, MemoryStore, SessionId, SessionStore, StoreError, StoreErrorKind, StoredSession,
 };
 pub use user::{AccessToken, LogiUser};
 pub use verify::{

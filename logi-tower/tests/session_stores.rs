@@ -10,7 +10,7 @@ mod support;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use logi::testing::{Endpoint, TestProvider};
-use logi::{SessionId, SessionStore, StoreErrorKind, StoredSession};
+use logi::{Coordination, SessionId, SessionStore, StoreErrorKind, StoredSession};
 use reqwest::Method;
 use support::{Browser, start_with};
 
@@ -305,6 +305,62 @@ async fn concurrent_refresh<S: SessionStore + Clone>(store: S) {
     assert_eq!(app.provider.calls(Endpoint::Token), 2);
 }
 
+/// The contract of a store that is also the instances' [`Coordination`]: records that expire,
+/// insert-if-absent (a lock), removal only by the holder, several at once.
+async fn coordination_contract<S: Coordination>(store: S) {
+    let minute = Duration::from_secs(60);
+    assert!(
+        store
+            .insert_if_absent("lock:1", b"holder-a", minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_if_absent("lock:1", b"holder-b", minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.remove_if("lock:1", b"holder-b").await.unwrap(),
+        "not the holder"
+    );
+    assert_eq!(
+        store.get("lock:1").await.unwrap().as_deref(),
+        Some(&b"holder-a"[..])
+    );
+    assert!(store.remove_if("lock:1", b"holder-a").await.unwrap());
+    assert!(store.get("lock:1").await.unwrap().is_none());
+    assert!(
+        store
+            .insert_if_absent("lock:1", b"holder-b", minute)
+            .await
+            .unwrap()
+    );
+
+    store.insert("record", b"one", minute).await.unwrap();
+    store.insert("record", b"two", minute).await.unwrap();
+    let values = store
+        .get_many(&["record", "missing", "lock:1"])
+        .await
+        .unwrap();
+    assert_eq!(
+        values,
+        [Some(b"two".to_vec()), None, Some(b"holder-b".to_vec())]
+    );
+
+    // Records expire: a lock whose holder crashed frees itself.
+    assert!(
+        store
+            .insert_if_absent("short", b"x", Duration::from_millis(50))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(store.get("short").await.unwrap().is_none());
+    assert!(store.insert_if_absent("short", b"y", minute).await.unwrap());
+}
+
 /// The suite for one store: `$store` is an async expression giving `Option<(store, guard)>`
 /// (`None`: the store's server is not installed, and the test says so).
 macro_rules! store_tests {
@@ -319,6 +375,14 @@ macro_rules! store_tests {
                     return;
                 };
                 super::store_contract(store).await;
+            }
+
+            #[tokio::test]
+            async fn coordination_contract() {
+                let Some((store, _guard)) = $store else {
+                    return;
+                };
+                super::coordination_contract(store).await;
             }
 
             #[tokio::test]

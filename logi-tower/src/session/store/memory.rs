@@ -4,14 +4,18 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{SessionId, SessionStore, StoreError, StoredSession, unix_now};
+use std::time::Duration;
+
+use super::coordination::MemoryRecords;
+use super::{Coordination, SessionId, SessionStore, StoreError, StoredSession, unix_now};
 
 /// Sessions kept in this process's memory, bounded: for single-process apps and tests.
 ///
 /// When it holds `capacity` sessions, a new one first evicts the expired sessions, then the
 /// one closest to its expiry. Sessions do not survive a restart and are not shared between
 /// processes: use `RedisStore` (feature `redis`) for that. Cheap to clone: clones share the
-/// sessions.
+/// sessions. It is also a [`Coordination`] for layers within one process (a layer given this
+/// store as its session store coordinates through it).
 ///
 /// ```
 /// let store = logi::MemoryStore::with_capacity(10_000);
@@ -23,6 +27,7 @@ use super::{SessionId, SessionStore, StoreError, StoredSession, unix_now};
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    records: MemoryRecords,
     capacity: usize,
 }
 
@@ -60,6 +65,7 @@ impl MemoryStore {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             inner: Arc::default(),
+            records: MemoryRecords::default(),
             capacity: capacity.max(1),
         }
     }
@@ -201,6 +207,29 @@ impl SessionStore for MemoryStore {
             .filter(|id| inner.live(id, now).is_some())
             .cloned()
             .collect())
+    }
+}
+
+impl Coordination for MemoryStore {
+    async fn insert_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.records.insert_if_absent(key, value, ttl))
+    }
+
+    async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        self.records.insert(key, value, ttl)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.records.get(key))
+    }
+
+    async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.records.remove_if(key, value))
     }
 }
 

@@ -27,10 +27,13 @@ use std::pin::Pin;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+mod coordination;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
+pub use coordination::Coordination;
+pub(crate) use coordination::DynCoordination;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
@@ -331,8 +334,11 @@ pub(crate) enum StoreChoice {
     /// A `RedisStore` connected to this URL.
     #[cfg(feature = "redis")]
     Redis(crate::Secret),
-    /// A store given in code.
-    Given(std::sync::Arc<dyn DynStore>),
+    /// A store given in code, and its coordination when it is one.
+    Given(
+        std::sync::Arc<dyn DynStore>,
+        Option<std::sync::Arc<dyn DynCoordination>>,
+    ),
 }
 
 impl fmt::Debug for StoreChoice {
@@ -342,7 +348,7 @@ impl fmt::Debug for StoreChoice {
             Self::Memory => "Memory",
             #[cfg(feature = "redis")]
             Self::Redis(_) => "Redis",
-            Self::Given(_) => "Given",
+            Self::Given(..) => "Given",
         })
     }
 }
@@ -370,24 +376,119 @@ impl StoreChoice {
         }
     }
 
-    /// The store, connected; `None` for cookies.
-    pub(crate) async fn open(
-        self,
-    ) -> Result<Option<std::sync::Arc<dyn DynStore>>, crate::ConfigError> {
+    /// A store given in code, with the coordination it offers (a `MemoryStore` or a
+    /// `RedisStore` coordinates the layers that share it).
+    pub(crate) fn given<S: SessionStore>(store: S) -> Self {
+        let coordination = coordination_of(&store);
+        Self::Given(std::sync::Arc::new(store), coordination)
+    }
+
+    /// The store, connected (`None` for cookies), and the coordination it offers.
+    pub(crate) async fn open(self) -> Result<Opened, crate::ConfigError> {
         Ok(match self {
-            Self::Cookies => None,
-            Self::Memory => Some(std::sync::Arc::new(MemoryStore::new())),
+            Self::Cookies => (None, None),
+            Self::Memory => {
+                let store = MemoryStore::new();
+                (
+                    Some(std::sync::Arc::new(store.clone())),
+                    Some(std::sync::Arc::new(store)),
+                )
+            }
             #[cfg(feature = "redis")]
             Self::Redis(url) => {
-                let store = RedisStore::connect(url.expose()).await.map_err(|error| {
-                    crate::ConfigError::Invalid {
-                        setting: "LOGI_SESSION_STORE",
-                        reason: format!("cannot connect to Redis ({error})"),
-                    }
-                })?;
-                Some(std::sync::Arc::new(store))
+                let store = connect_redis("LOGI_SESSION_STORE", &url).await?;
+                (
+                    Some(std::sync::Arc::new(store.clone())),
+                    Some(std::sync::Arc::new(store)),
+                )
             }
-            Self::Given(store) => Some(store),
+            Self::Given(store, coordination) => (Some(store), coordination),
+        })
+    }
+}
+
+/// An opened session store and its coordination.
+pub(crate) type Opened = (
+    Option<std::sync::Arc<dyn DynStore>>,
+    Option<std::sync::Arc<dyn DynCoordination>>,
+);
+
+/// The [`Coordination`] of a store given in code, when it is one of this crate's stores.
+fn coordination_of<S: SessionStore>(store: &S) -> Option<std::sync::Arc<dyn DynCoordination>> {
+    let any: &dyn std::any::Any = store;
+    if let Some(store) = any.downcast_ref::<MemoryStore>() {
+        return Some(std::sync::Arc::new(store.clone()));
+    }
+    #[cfg(feature = "redis")]
+    if let Some(store) = any.downcast_ref::<RedisStore>() {
+        return Some(std::sync::Arc::new(store.clone()));
+    }
+    None
+}
+
+/// Connects to Redis for `setting`.
+#[cfg(feature = "redis")]
+async fn connect_redis(
+    setting: &'static str,
+    url: &crate::Secret,
+) -> Result<RedisStore, crate::ConfigError> {
+    RedisStore::connect(url.expose())
+        .await
+        .map_err(|error| crate::ConfigError::Invalid {
+            setting,
+            reason: format!("cannot connect to Redis ({error})"),
+        })
+}
+
+/// The [`Coordination`] a [`LogiLayerBuilder`](crate::LogiLayerBuilder) was given, opened when
+/// the layer is built.
+#[derive(Clone)]
+pub(crate) enum CoordinationChoice {
+    /// A `RedisStore` connected to this URL (`LOGI_COORDINATION`).
+    #[cfg(feature = "redis")]
+    Redis(crate::Secret),
+    /// Given in code.
+    Given(std::sync::Arc<dyn DynCoordination>),
+}
+
+impl fmt::Debug for CoordinationChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            #[cfg(feature = "redis")]
+            Self::Redis(_) => "Redis",
+            Self::Given(_) => "Given",
+        })
+    }
+}
+
+impl CoordinationChoice {
+    /// Reads `LOGI_COORDINATION`: a `redis://` / `rediss://` URL.
+    pub(crate) fn parse(value: &str) -> Result<Self, crate::ConfigError> {
+        let value = value.trim();
+        if value.starts_with("redis://") || value.starts_with("rediss://") {
+            #[cfg(feature = "redis")]
+            return Ok(Self::Redis(crate::Secret::from(value.to_owned())));
+        }
+        Err(crate::ConfigError::Invalid {
+            setting: "LOGI_COORDINATION",
+            reason: if cfg!(feature = "redis") {
+                "must be a redis:// URL".to_owned()
+            } else {
+                "needs logi-tower's `redis` feature".to_owned()
+            },
+        })
+    }
+
+    /// Connected.
+    pub(crate) async fn open(
+        self,
+    ) -> Result<std::sync::Arc<dyn DynCoordination>, crate::ConfigError> {
+        Ok(match self {
+            #[cfg(feature = "redis")]
+            Self::Redis(url) => {
+                std::sync::Arc::new(connect_redis("LOGI_COORDINATION", &url).await?)
+            }
+            Self::Given(coordination) => coordination,
         })
     }
 }

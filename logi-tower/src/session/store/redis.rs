@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::{SessionId, SessionStore, StoreError, StoredSession};
+use super::{Coordination, SessionId, SessionStore, StoreError, StoredSession};
 
 /// How long [`RedisStore::connect`] waits for Redis.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,6 +67,12 @@ end
 return live
 ";
 
+/// Removes a record if it holds the given value. KEYS: the record. ARGV: the value.
+const REMOVE_IF: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
 /// Sessions in Redis (feature `redis`), shared by every instance of an app.
 ///
 /// One multiplexed connection serves every request of a process and reconnects by itself. Each
@@ -76,6 +82,11 @@ return live
 /// session. Writes are Lua scripts, so a version check and its write are one step. The default
 /// prefix is `logi:`. Keys are not hash-tagged: use a single Redis (or a primary with replicas),
 /// not Redis Cluster.
+///
+/// It is also the instances' [`Coordination`] (refresh locks and successor records under
+/// `{prefix}c:…`, with Redis expiries): a layer whose session store is a `RedisStore`
+/// coordinates through it, and a layer with cookie sessions can be given one with
+/// [`LogiLayerBuilder::coordination`](crate::LogiLayerBuilder::coordination).
 ///
 /// A command that gets no answer within 500 ms fails (the `redis` crate's default): requests
 /// that need the user then get 503 with `Retry-After`, and the session is kept.
@@ -107,6 +118,7 @@ struct Scripts {
     delete: Script,
     delete_set: Script,
     list: Script,
+    remove_if: Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -137,6 +149,7 @@ impl RedisStore {
                 delete: Script::new(DELETE),
                 delete_set: Script::new(DELETE_SET),
                 list: Script::new(LIST),
+                remove_if: Script::new(REMOVE_IF),
             }),
         })
     }
@@ -250,5 +263,80 @@ impl SessionStore for RedisStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(ids.into_iter().map(SessionId::from_stored).collect())
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl Coordination for RedisStore {
+    async fn insert_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let stored: Option<String> = redis::cmd("SET")
+            .arg(self.key("c:", key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(stored.is_some())
+    }
+
+    async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let _: () = redis::cmd("SET")
+            .arg(self.key("c:", key))
+            .arg(value)
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("GET")
+            .arg(self.key("c:", key))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("MGET");
+        for key in keys {
+            command.arg(self.key("c:", key));
+        }
+        command
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
+    async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let removed: i64 = self
+            .scripts
+            .remove_if
+            .key(self.key("c:", key))
+            .arg(value)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(removed == 1)
     }
 }
