@@ -120,8 +120,11 @@ const MAX_RECORDS: usize = 100_000;
 /// Records in this process's memory: [`MemoryStore`](crate::MemoryStore)'s [`Coordination`].
 #[derive(Clone, Default)]
 pub(crate) struct MemoryRecords {
-    inner: Arc<Mutex<HashMap<String, (Vec<u8>, Instant)>>>,
+    inner: Arc<Mutex<Records>>,
 }
+
+/// Each record's value and when it expires.
+type Records = HashMap<String, (Vec<u8>, Instant)>;
 
 impl fmt::Debug for MemoryRecords {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -130,12 +133,12 @@ impl fmt::Debug for MemoryRecords {
 }
 
 impl MemoryRecords {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Makes room for one more record.
-    fn room(records: &mut HashMap<String, (Vec<u8>, Instant)>, now: Instant) -> bool {
+    fn room(records: &mut Records, now: Instant) -> bool {
         if records.len() >= MAX_RECORDS {
             records.retain(|_, (_, until)| *until > now);
         }
