@@ -96,7 +96,6 @@ pub(crate) struct Web {
     pub(crate) refresher: Refresher,
     pub(crate) refresh_margin: Duration,
     /// Shared with the app's other instances, when it has several.
-    #[expect(dead_code, reason = "the refresh and sign-out coordination land next")]
     pub(crate) coordination: Option<Arc<dyn DynCoordination>>,
 }
 

@@ -9,15 +9,24 @@
 //! - **Successor cache.** The outcome is kept for a while (default two minutes) under a hash of
 //!   the *spent* refresh token, so requests that arrive later with the old cookie get the
 //!   successor tokens (and a fresh cookie) instead of spending the old token again.
+//! - **Across instances.** With a [`Coordination`](crate::Coordination) (Redis), the instances
+//!   agree too: the refresh takes a lock per refresh token (it expires, so a crashed holder
+//!   cannot wedge a session), and publishes its outcome, sealed with the session keys, as the
+//!   successor record the other instances read instead of spending the token again. An
+//!   instance that finds the lock taken waits for the record (bounded). When the coordination
+//!   cannot be reached, no instance refreshes (spending the token uncoordinated could end the
+//!   session): the failure counts as transient.
 //! - **Failure policy.** A conclusive refusal (`invalid_grant`, `invalid_client`, another 4xx)
 //!   ends the session. A transient failure (no answer, 5xx, 429) keeps it: the request goes on
 //!   while the access token is still valid, and is answered 503 when it is not.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::Checks;
@@ -30,6 +39,10 @@ use crate::session::data::SessionData;
 const MAX_WAIT: Duration = Duration::from_secs(30);
 /// Most spent refresh tokens remembered at once.
 const MAX_SUCCESSORS: usize = 100_000;
+/// How often an instance waiting for another instance's refresh looks for its outcome, at
+/// first and at most.
+const POLL_FIRST: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(200);
 
 /// The tokens a refresh produced.
 pub(crate) struct Refreshed {
@@ -101,7 +114,7 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
                 let shared = Arc::clone(shared);
                 let session = session.clone();
                 tokio::spawn(async move {
-                    let outcome = run(shared.web(), &session).await;
+                    let outcome = coordinated(shared.web(), &session, &key).await;
                     shared.web().refresher.finish(key, outcome.clone());
                     let _ = tx.send(Some(outcome));
                 });
@@ -159,6 +172,177 @@ impl Refresher {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key);
     }
+}
+
+/// The outcome of refreshing `session`, agreed with the app's other instances when there is a
+/// [`Coordination`](crate::Coordination) (see the module docs); else [`run`] alone.
+async fn coordinated(web: &Web, session: &SessionData, key: &[u8; 32]) -> Outcome {
+    let Some(coordination) = &web.coordination else {
+        return run(web, session).await;
+    };
+    let name = hex(key);
+    let (lock, record) = (
+        format!("refresh:lock:{name}"),
+        format!("refresh:next:{name}"),
+    );
+    let holder = holder_id();
+    // The lock outlives the longest refresh (the token call, then perhaps a JWKS fetch to check
+    // the new ID token), so it never lapses while its holder is still at the provider.
+    let lock_ttl = web.client.http.timeout() * 2 + Duration::from_secs(5);
+    let unreachable = |error: &crate::StoreError| {
+        tracing::warn!(%error, "cannot coordinate a token refresh with the other instances; not refreshing now");
+        Err(Failure::Transient { retry_after: None })
+    };
+    let deadline = Instant::now() + MAX_WAIT;
+    let mut pause = POLL_FIRST;
+    loop {
+        match coordination.get(&record).await {
+            Ok(Some(sealed)) => {
+                if let Some(outcome) = open_record(web, &record, &sealed) {
+                    return outcome;
+                }
+            }
+            Ok(None) => {}
+            Err(error) => return unreachable(&error),
+        }
+        match coordination
+            .insert_if_absent(&lock, &holder, lock_ttl)
+            .await
+        {
+            Ok(true) => break,
+            Ok(false) if Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(POLL_MAX);
+            }
+            Ok(false) => {
+                tracing::warn!("another instance's token refresh did not finish in time");
+                return Err(Failure::Transient { retry_after: None });
+            }
+            Err(error) => return unreachable(&error),
+        }
+    }
+    // Holding the lock. The holder before may have published its outcome and released the
+    // lock just after this instance looked: look once more before spending the token.
+    let outcome = match coordination.get(&record).await {
+        Ok(Some(sealed)) => open_record(web, &record, &sealed),
+        Ok(None) => None,
+        Err(error) => Some(unreachable(&error)),
+    };
+    let outcome = match outcome {
+        Some(outcome) => outcome,
+        None => {
+            let outcome = run(web, session).await;
+            if let Some(sealed) = seal_record(web, &record, &outcome) {
+                let keep = web.refresher.keep_successors;
+                if let Err(error) = coordination.insert(&record, sealed.as_bytes(), keep).await {
+                    // This instance has the new tokens; the others will find the session's
+                    // refresh token spent. Nothing better can be done now.
+                    tracing::error!(%error, "could not share a token refresh with the other instances");
+                }
+            }
+            outcome
+        }
+    };
+    if let Err(error) = coordination.remove_if(&lock, &holder).await {
+        tracing::warn!(%error, "could not release a refresh lock; it expires by itself");
+    }
+    outcome
+}
+
+/// A refresh's outcome as the other instances read it.
+#[derive(Serialize, Deserialize)]
+enum Record {
+    Tokens {
+        issued_at: i64,
+        /// When the refresh finished, Unix milliseconds.
+        finished_ms: u128,
+        access_token: String,
+        expires_in: u64,
+        refresh_token: Option<String>,
+        id_token: Option<String>,
+        scope: Option<String>,
+    },
+    Conclusive,
+}
+
+fn unix_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// The outcome, sealed with the session keys and bound to its record's name; `None` for a
+/// transient failure (the next request tries again).
+fn seal_record(web: &Web, name: &str, outcome: &Outcome) -> Option<String> {
+    let record = match outcome {
+        Ok(tokens) => Record::Tokens {
+            issued_at: tokens.issued_at,
+            finished_ms: unix_millis().saturating_sub(tokens.finished.elapsed().as_millis()),
+            access_token: tokens.access_token.expose().to_owned(),
+            expires_in: tokens.expires_in,
+            refresh_token: tokens.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+            id_token: tokens.id_token.as_ref().map(|t| t.expose().to_owned()),
+            scope: tokens.scope.clone(),
+        },
+        Err(Failure::Conclusive) => Record::Conclusive,
+        Err(Failure::Transient { .. }) => return None,
+    };
+    let json = serde_json::to_vec(&record).ok()?;
+    Some(web.transactions.seal(name, &json))
+}
+
+/// Another instance's outcome; `None` when the record cannot be opened (sealed with keys this
+/// instance does not have, or damaged), which is treated as no record.
+fn open_record(web: &Web, name: &str, sealed: &[u8]) -> Option<Outcome> {
+    let opened = std::str::from_utf8(sealed)
+        .ok()
+        .and_then(|sealed| web.transactions.open(name, sealed));
+    let Some(record) = opened.and_then(|json| serde_json::from_slice::<Record>(&json).ok()) else {
+        tracing::warn!("ignoring a refresh record this instance cannot open");
+        return None;
+    };
+    Some(match record {
+        Record::Conclusive => Err(Failure::Conclusive),
+        Record::Tokens {
+            issued_at,
+            finished_ms,
+            access_token,
+            expires_in,
+            refresh_token,
+            id_token,
+            scope,
+        } => {
+            let age = u64::try_from(unix_millis().saturating_sub(finished_ms)).unwrap_or(u64::MAX);
+            let finished = Instant::now()
+                .checked_sub(Duration::from_millis(age))
+                .unwrap_or_else(Instant::now);
+            Ok(Arc::new(Refreshed {
+                issued_at,
+                finished,
+                access_token: Secret::new(access_token),
+                expires_in,
+                refresh_token: refresh_token.map(Secret::new),
+                id_token: id_token.map(Secret::new),
+                scope,
+            }))
+        }
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// A random value naming this lock holder, so only it releases its lock.
+fn holder_id() -> [u8; 16] {
+    let mut id = [0_u8; 16];
+    aws_lc_rs::rand::fill(&mut id).expect("the system random generator works");
+    id
 }
 
 /// One refresh at the provider, with the returned ID token checked.

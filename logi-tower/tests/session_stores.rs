@@ -495,48 +495,17 @@ async fn a_redis_that_is_down_gives_503_and_keeps_the_cookie() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn two_instances_share_sessions_and_sign_outs_through_redis() {
-    use logi::testing::TestClient;
-    use tokio::net::TcpListener;
-
     let Some(server) = support::redis_server::RedisServer::start("the Redis session store tests")
     else {
         return;
     };
-    let listeners = [
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    ];
-    let origins: Vec<String> = listeners
-        .iter()
-        .map(|l| format!("http://127.0.0.1:{}", l.local_addr().unwrap().port()))
-        .collect();
-    let provider = TestProvider::builder()
-        .client(
-            TestClient::confidential(
-                support::CLIENT_ID,
-                support::CLIENT_SECRET,
-                origins.iter().map(|o| format!("{o}/auth/callback")),
-            )
-            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/"))),
-        )
-        .start()
-        .await
-        .unwrap();
-    for (listener, origin) in listeners.into_iter().zip(&origins) {
-        let store = logi::RedisStore::connect(&server.url).await.unwrap();
-        let logi = logi::LogiLayer::builder()
-            .issuer(provider.issuer())
-            .client_id(support::CLIENT_ID)
-            .client_secret(support::CLIENT_SECRET)
-            .redirect_uri(format!("{origin}/auth/callback"))
-            .session_keys(logi::SessionKeys::from_base64_list(support::SESSION_KEY).unwrap())
-            .session_store(store)
-            .build()
-            .await
-            .unwrap();
-        let app = support::routes(&logi).layer(logi);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    }
+    let url = server.url.clone();
+    let instances = support::start_instances(TestProvider::builder(), 2, |b| {
+        let url = url.clone();
+        async move { b.session_store(logi::RedisStore::connect(&url).await.unwrap()) }
+    })
+    .await;
+    let origins = &instances.origins;
     let (first, second) = (&origins[0], &origins[1]);
 
     // Sign in on the first instance. (The test browser sends its cookies to both instances, as

@@ -153,6 +153,11 @@ impl HttpClient {
         self
     }
 
+    /// The limit for one whole call.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub(crate) fn inner(&self) -> &reqwest::Client {
         &self.client
     }

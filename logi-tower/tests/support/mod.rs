@@ -110,6 +110,56 @@ pub async fn start_app(
     }
 }
 
+/// Several instances of one app (independent layers, as separate processes would have, each
+/// built by `configure` with its own connections) behind one provider, each on its own port.
+pub struct Instances {
+    pub provider: TestProvider,
+    pub origins: Vec<String>,
+}
+
+pub async fn start_instances<F, Fut>(
+    provider: logi::testing::TestProviderBuilder,
+    count: usize,
+    configure: F,
+) -> Instances
+where
+    F: Fn(logi::LogiLayerBuilder) -> Fut,
+    Fut: std::future::Future<Output = logi::LogiLayerBuilder>,
+{
+    let mut listeners = Vec::new();
+    for _ in 0..count {
+        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
+    }
+    let origins: Vec<String> = listeners
+        .iter()
+        .map(|l| format!("http://127.0.0.1:{}", l.local_addr().unwrap().port()))
+        .collect();
+    let provider = provider
+        .client(
+            TestClient::confidential(
+                CLIENT_ID,
+                CLIENT_SECRET,
+                origins.iter().map(|o| format!("{o}/auth/callback")),
+            )
+            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/"))),
+        )
+        .start()
+        .await
+        .unwrap();
+    for (listener, origin) in listeners.into_iter().zip(&origins) {
+        let builder = LogiLayer::builder()
+            .issuer(provider.issuer())
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
+            .redirect_uri(format!("{origin}/auth/callback"))
+            .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
+        let logi = configure(builder).await.build().await.unwrap();
+        let app = routes(&logi).layer(logi);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    Instances { provider, origins }
+}
+
 /// A client that behaves like a browser for cookies (path-scoped, Max-Age=0 deletes) and never
 /// follows redirects by itself.
 pub struct Browser {

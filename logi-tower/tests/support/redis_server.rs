@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     child: Child,
+    binary: PathBuf,
+    port: u16,
     pub url: String,
 }
 
@@ -37,30 +39,46 @@ impl RedisServer {
                 .and_then(|l| l.local_addr())
                 .unwrap()
                 .port();
-            let mut child = Command::new(&binary)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(std::env::temp_dir())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server starts");
-            if wait_for_pong(port, &mut child) {
+            if let Some(child) = spawn(&binary, port) {
                 return Some(Self {
                     child,
+                    binary,
+                    port,
                     url: format!("redis://127.0.0.1:{port}/"),
                 });
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
         panic!("redis-server did not start");
     }
 }
 
+/// A `redis-server` on `port`, once it answers; `None` when it did not start.
+fn spawn(binary: &std::path::Path, port: u16) -> Option<Child> {
+    let mut child = Command::new(binary)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    if wait_for_pong(port, &mut child) {
+        return Some(child);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
 impl RedisServer {
+    /// Starts a stopped server again on the same port (empty: nothing is persisted).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.binary, self.port).expect("redis-server restarts on its port");
+    }
+
     /// Stops the server (it is also stopped when dropped).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
