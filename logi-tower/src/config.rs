@@ -712,6 +712,32 @@ mod tests {
     }
 
     #[test]
+    fn the_coordination_comes_from_logi_coordination() {
+        let coordination = |value: &'static str| {
+            LogiLayerBuilder::default()
+                .with_vars(move |name| (name == "LOGI_COORDINATION").then(|| value.to_owned()))
+                .map(|b| format!("{:?}", b.coordination))
+        };
+        let err = coordination("memory").unwrap_err().to_string();
+        assert!(err.contains("LOGI_COORDINATION"), "{err}");
+        #[cfg(feature = "redis")]
+        {
+            let debug = coordination("redis://:secretpw@127.0.0.1:6379/").unwrap();
+            assert_eq!(
+                debug, "Some(Redis)",
+                "the URL (and its password) is not shown"
+            );
+        }
+        #[cfg(not(feature = "redis"))]
+        assert!(
+            coordination("redis://127.0.0.1/")
+                .unwrap_err()
+                .to_string()
+                .contains("`redis` feature")
+        );
+    }
+
+    #[test]
     fn development_on_loopback_generates_a_session_key() {
         let c = check(&[
             ("LOGI_ISSUER", "http://127.0.0.1:9000"),
