@@ -45,6 +45,10 @@ pub enum LogiRejectionKind {
     /// signed in already (the sign-up was completed): a browser is sent to `/` (303), an API
     /// call gets 409.
     AlreadySignedIn,
+    /// A [`PendingSignup`](crate::first_login::PendingSignup) was asked for by a request that
+    /// changes state (not `GET`, `HEAD` or `OPTIONS`) and comes from another site, by
+    /// `Sec-Fetch-Site` or `Origin`: 403, before the handler runs.
+    CrossSite,
 }
 
 /// The rejection of the logi extractors. As a response it takes the shape the caller
@@ -97,6 +101,7 @@ impl fmt::Display for LogiRejection {
             LogiRejectionKind::AlreadySignedIn => {
                 f.write_str("the user is signed in already; no sign-up is pending")
             }
+            LogiRejectionKind::CrossSite => f.write_str("cross-site request refused"),
         }
     }
 }
@@ -142,6 +147,17 @@ pub(crate) fn already_signed_in(parts: &Parts) -> LogiRejection {
     LogiRejection {
         kind: LogiRejectionKind::AlreadySignedIn,
         response: Box::new(response),
+    }
+}
+
+/// The rejection of a cross-site request that would change state.
+pub(crate) fn cross_site() -> LogiRejection {
+    LogiRejection {
+        kind: LogiRejectionKind::CrossSite,
+        response: Box::new(pages::text(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused".into(),
+        )),
     }
 }
 

@@ -112,16 +112,10 @@ async fn welcome(pending: PendingSignup) -> String {
 }
 
 async fn create_account(State(directory): State<Directory>, pending: PendingSignup) -> Response {
-    let (iss, sub) = (pending.issuer().to_owned(), pending.sub().to_owned());
-    let (email, name) = (pending.email().map(str::to_owned), pending.name());
-    let name = name.unwrap_or("new member").to_owned();
-    match pending.complete().await {
-        Ok(completed) => {
-            directory.add(&iss, &sub, email.as_deref(), &name);
-            completed.into_response()
-        }
-        Err(refused) => refused.into_response(),
-    }
+    // The account first (the extractor has refused cross-site requests), then completion.
+    let name = pending.name().unwrap_or("new member");
+    directory.add(pending.issuer(), pending.sub(), pending.email(), name);
+    pending.complete().await.into_response()
 }
 
 async fn start(directory: &Directory) -> App {

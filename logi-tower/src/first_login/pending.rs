@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::PendingSession;
 use crate::claims;
-use crate::extract::{LogiRejection, already_signed_in, layer_missing_for, refused};
+use crate::extract::{LogiRejection, already_signed_in, cross_site, layer_missing_for, refused};
 use crate::flow::{same_origin, unix_now};
 use crate::layer::{Auth, Shared};
 use crate::session::manager::SaveError;
@@ -22,9 +22,14 @@ use crate::session::manager::SaveError;
 ///
 /// It is available only on a pending session. Otherwise it refuses the request like
 /// [`LogiUser`](crate::LogiUser) when nobody is signed in (a browser is sent to sign in, an
-/// API call gets 401), and with [`AlreadySignedIn`](crate::LogiRejectionKind::AlreadySignedIn) for a user who is
-/// signed in already (a browser is sent to `/`). Take `Option<PendingSignup>` to handle those
-/// cases yourself.
+/// API call gets 401), and with [`AlreadySignedIn`](crate::LogiRejectionKind::AlreadySignedIn)
+/// for a user who is signed in already (a browser is sent to `/`). Take `Option<PendingSignup>`
+/// to handle those cases yourself.
+///
+/// A request that changes state (anything but `GET`, `HEAD` and `OPTIONS`) from another site,
+/// by `Sec-Fetch-Site` or `Origin` (the check `/auth/logout` makes), is refused with
+/// [`CrossSite`](crate::LogiRejectionKind::CrossSite) (403) before the handler runs: the app's
+/// form handler can create the account first and [`complete`](PendingSignup::complete) after.
 ///
 /// ```
 /// use axum::response::{IntoResponse, Response};
@@ -44,7 +49,6 @@ pub struct PendingSignup {
     shared: Arc<Shared>,
     session: Arc<PendingSession>,
     method: Method,
-    same_origin: bool,
 }
 
 impl fmt::Debug for PendingSignup {
@@ -127,17 +131,13 @@ impl PendingSignup {
     /// answer is the same redirect, without a cookie: that request's cookie stands.
     ///
     /// # Errors
-    /// A [`CompletionError`], answered as a response: the request is not a `POST` (405), or is
-    /// cross-site by `Sec-Fetch-Site` or `Origin` (403, the check `/auth/logout` makes), or the
-    /// session could not be written (503 when the store fails, 500 when it is too large for
-    /// cookies). The session stays pending.
+    /// A [`CompletionError`], answered as a response: the request is not a `POST` (405; a link
+    /// must not sign anyone in), or the session could not be written (503 when the store fails,
+    /// 500 when it is too large for cookies). The session stays pending. (A cross-site `POST`
+    /// never gets here: the extractor refuses it.)
     pub async fn complete(self) -> Result<Completed, CompletionError> {
         if self.method != Method::POST {
             return Err(CompletionError::new(CompletionErrorKind::NotPost));
-        }
-        if !self.same_origin {
-            tracing::warn!("refused a cross-site sign-up completion");
-            return Err(CompletionError::new(CompletionErrorKind::CrossSite));
         }
         let web = self.shared.web();
         let mut data = self.session.data.clone();
@@ -179,8 +179,15 @@ fn pending(parts: &Parts) -> Result<Option<PendingSignup>, LogiRejection> {
     let Some(auth) = parts.extensions.get::<Auth>() else {
         return Err(layer_missing_for("`PendingSignup`"));
     };
-    Ok(auth.pending.as_ref().map(|session| PendingSignup {
-        same_origin: same_origin(auth.shared.web(), &parts.headers),
+    let Some(session) = &auth.pending else {
+        return Ok(None);
+    };
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(auth.shared.web(), &parts.headers) {
+        tracing::warn!("refused a cross-site request to the sign-up completion form");
+        return Err(cross_site());
+    }
+    Ok(Some(PendingSignup {
         shared: Arc::clone(&auth.shared),
         session: Arc::clone(session),
         method: parts.method.clone(),
@@ -257,8 +264,6 @@ impl IntoResponse for Completed {
 pub enum CompletionErrorKind {
     /// The request is not a `POST`: 405.
     NotPost,
-    /// The request came from another site (`Sec-Fetch-Site`, or `Origin`): 403.
-    CrossSite,
     /// The session could not be written: 503 when the store failed (try again), 500 when it
     /// does not fit in cookies.
     Storage(StatusCode),
@@ -287,7 +292,6 @@ impl CompletionError {
     pub fn status(&self) -> StatusCode {
         match self.kind {
             CompletionErrorKind::NotPost => StatusCode::METHOD_NOT_ALLOWED,
-            CompletionErrorKind::CrossSite => StatusCode::FORBIDDEN,
             CompletionErrorKind::Storage(status) => status,
         }
     }
@@ -297,7 +301,6 @@ impl fmt::Display for CompletionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.kind {
             CompletionErrorKind::NotPost => "sign-up completion must be a POST",
-            CompletionErrorKind::CrossSite => "cross-site sign-up completion refused",
             CompletionErrorKind::Storage(_) => "the completed session could not be stored",
         })
     }
@@ -327,7 +330,6 @@ mod tests {
     fn refusals_have_the_status_they_name() {
         for (kind, status) in [
             (CompletionErrorKind::NotPost, 405),
-            (CompletionErrorKind::CrossSite, 403),
             (
                 CompletionErrorKind::Storage(StatusCode::SERVICE_UNAVAILABLE),
                 503,
