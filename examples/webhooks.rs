@@ -1,4 +1,5 @@
-//! Receiving logi webhooks.
+//! Receiving logi webhooks, in an app whose users sign in with logi and join on their first
+//! sign-in.
 //!
 //! ```sh
 //! LOGI_WEBHOOK_SECRETS='2026-q3:whsec_…,2026-q2:whsec_…' cargo run --example webhooks
@@ -11,12 +12,21 @@
 //!
 //! The app listens on `http://localhost:3002` (`PORT` overrides). Its routes are
 //! [`logi_examples::webhooks::app`]: `POST /webhooks/logi` answers 200 with the event's name for
-//! a verified delivery and prints it, and refuses anything else (401 with a short reason).
+//! a verified delivery and prints it, and refuses anything else (401 with a short reason); the
+//! members' pages ([`logi_examples::members`]) sign users in with first-login completion: a
+//! new user chooses a display name and accepts the terms at `/welcome` before being signed in,
+//! `/account` is for members, and a `user.deleted` delivery removes the member it names.
+//!
+//! With `LOGI_CLIENT_ID` (and the other `LOGI_*` variables) set, users sign in at that
+//! provider. Without, the example starts the in-process logi provider in interactive
+//! development mode, as the quickstart does.
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use logi::LogiLayer;
 use logi_examples::Localhost;
+use logi_examples::members::{self, Directory};
 use logi_examples::webhooks::{self, DEVELOPMENT_KID, PATH};
 
 #[tokio::main]
@@ -36,17 +46,36 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let localhost = Localhost::bind(port).await?;
-    let url = format!("http://localhost:{}{PATH}", localhost.port()?);
+    let port = localhost.port()?;
+    // Keep the provider alive for as long as the app runs.
+    let (builder, _provider) = if std::env::var_os("LOGI_CLIENT_ID").is_some() {
+        (LogiLayer::builder().with_env()?, None)
+    } else {
+        let (builder, provider) = logi_examples::development_builder(port).await?;
+        (builder, Some(provider))
+    };
+    let directory = Directory::default();
+    let logi = members::with_first_login(builder, &directory)
+        .build()
+        .await?;
+
+    let url = format!("http://localhost:{port}{PATH}");
     match generated {
         Some(secret) => print_try_it(&url, &secret),
         None => print_listening(&url),
     }
+    print_sign_in(port);
     localhost
-        .serve(webhooks::app(verifier), async {
+        .serve(webhooks::app(verifier, directory, logi), async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
     Ok(())
+}
+
+#[allow(clippy::print_stdout)] // telling the user which URL to open is the point
+fn print_sign_in(port: u16) {
+    println!("webhooks: members sign in at http://localhost:{port}/");
 }
 
 /// The generated secret and a signed delivery to try.

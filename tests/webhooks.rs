@@ -1,11 +1,13 @@
 //! The webhooks example (`cargo run --example webhooks`), over real HTTP on `localhost`: the
 //! app is `logi_examples::webhooks::app` configured as the example configures it from
-//! `LOGI_WEBHOOK_SECRETS`, receiving deliveries signed here with aws-lc-rs.
+//! `LOGI_WEBHOOK_SECRETS` (its sign-in against the in-process provider), receiving deliveries
+//! signed here with aws-lc-rs. Its first-login part is `tests/first_login.rs`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
 use logi_examples::Localhost;
+use logi_examples::members::{self, Directory};
 use logi_examples::webhooks::{self, PATH};
 
 const CURRENT: &str = "whsec_current_e2e";
@@ -34,9 +36,19 @@ async fn start(secrets: &str) -> String {
     let verifier =
         webhooks::verifier(secrets).expect("LOGI_WEBHOOK_SECRETS as the example reads it");
     let localhost = Localhost::bind(0).await.unwrap();
-    let url = format!("http://localhost:{}{PATH}", localhost.port().unwrap());
-    tokio::spawn(localhost.serve(webhooks::app(verifier), std::future::pending()));
-    url
+    let port = localhost.port().unwrap();
+    let (builder, provider) = logi_examples::development_builder(port).await.unwrap();
+    let directory = Directory::default();
+    let logi = members::with_first_login(builder, &directory)
+        .build()
+        .await
+        .unwrap();
+    let app = webhooks::app(verifier, directory, logi);
+    tokio::spawn(async move {
+        let _provider = provider; // serves as long as the app
+        localhost.serve(app, std::future::pending()).await
+    });
+    format!("http://localhost:{port}{PATH}")
 }
 
 async fn post(url: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {

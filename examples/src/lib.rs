@@ -1,17 +1,18 @@
 //! The runnable examples' apps, so that tests serve exactly what the examples run
-//! ([`quickstart`], [`api`], [`greeter`], [`webhooks`]), and their shared helpers: the embedded
+//! ([`quickstart`], [`api`], [`greeter`], [`webhooks`] with its [`members`]), and their shared helpers: the embedded
 //! development provider, serving on `localhost` (IPv4 and IPv6), and a tiny page template.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use axum::Router;
 use axum::response::Html;
-use logi::LogiLayer;
 use logi::testing::{TestClient, TestProvider};
+use logi::{LogiLayer, LogiLayerBuilder};
 use tokio::net::TcpListener;
 
 pub mod api;
 pub mod greeter;
+pub mod members;
 pub mod webhooks;
 
 pub mod quickstart {
@@ -96,6 +97,18 @@ pub const SIGN_OUT_FORM: &str = "<form method=\"post\" action=\"/auth/logout\"><
 pub async fn development_layer(
     port: u16,
 ) -> Result<(LogiLayer, TestProvider), Box<dyn std::error::Error>> {
+    let (builder, provider) = development_builder(port).await?;
+    Ok((builder.build().await?, provider))
+}
+
+/// What [`development_layer`] builds, before it is built: for an example that configures more
+/// (a first-login hook).
+///
+/// # Errors
+/// When the provider cannot bind a port or a `LOGI_*` variable is unusable.
+pub async fn development_builder(
+    port: u16,
+) -> Result<(LogiLayerBuilder, TestProvider), Box<dyn std::error::Error>> {
     let redirect_uris = [
         format!("http://localhost:{port}/auth/callback"),
         format!("http://127.0.0.1:{port}/auth/callback"),
@@ -118,15 +131,13 @@ pub async fn development_layer(
         issuer = provider.issuer(),
         "started the in-process logi provider (development mode)"
     );
-    let logi = LogiLayer::builder()
+    let builder = LogiLayer::builder()
         .with_env()?
         .issuer(provider.issuer())
         .client_id(TestClient::DEFAULT_CLIENT_ID)
         .client_secret(TestClient::DEFAULT_CLIENT_SECRET)
-        .redirect_uri(&redirect_uris[0])
-        .build()
-        .await?;
-    Ok((logi, provider))
+        .redirect_uri(&redirect_uris[0]);
+    Ok((builder, provider))
 }
 
 /// Runs an example: logging on, then `run`; a startup error is printed readably

@@ -1,14 +1,18 @@
-//! The webhooks example: an app receiving logi webhooks at `POST /webhooks/logi`.
+//! The webhooks example: an app receiving logi webhooks at `POST /webhooks/logi`, whose
+//! [`members`] sign in with logi and join through a first-login form.
 //!
 //! A verified delivery is answered with 200 and the event's name (and printed); anything else
-//! is refused by [`LogiWebhook`]: 401 with `{"error": …, "error_description": …}`. Other paths
-//! are 404, other methods 405.
+//! is refused by [`LogiWebhook`]: 401 with `{"error": …, "error_description": …}`. Other methods
+//! are 405. A `user.deleted` event removes the member it names from the [`Directory`].
 
 use aws_lc_rs::hmac;
-use axum::Router;
+use axum::extract::State;
 use axum::routing::post;
-use logi::ConfigError;
-use logi::webhooks::{LogiWebhook, WebhookVerifier};
+use axum::{Extension, Router};
+use logi::webhooks::{EventKind, LogiWebhook, WebhookVerifier};
+use logi::{ConfigError, LogiLayer};
+
+use crate::members::{self, Directory};
 
 /// The path logi delivers to.
 pub const PATH: &str = "/webhooks/logi";
@@ -16,22 +20,29 @@ pub const PATH: &str = "/webhooks/logi";
 /// The key id of the secret generated when `LOGI_WEBHOOK_SECRETS` is not set.
 pub const DEVELOPMENT_KID: &str = "dev";
 
-/// The app's routes, verifying deliveries with `verifier`.
-pub fn app(verifier: WebhookVerifier) -> Router {
+/// The app: webhooks verified with `verifier`, and the members' pages behind `logi` (built
+/// with [`members::with_first_login`] over the same `directory`).
+pub fn app(verifier: WebhookVerifier, directory: Directory, logi: LogiLayer) -> Router {
     Router::new()
         .route(PATH, post(receive))
-        .with_state(verifier)
+        .layer(Extension(verifier))
+        .with_state(directory.clone())
+        .merge(members::routes(directory))
+        .layer(logi)
 }
 
 #[allow(clippy::print_stdout)] // printing each event is what the example shows
-async fn receive(LogiWebhook(event): LogiWebhook) -> String {
+async fn receive(State(directory): State<Directory>, LogiWebhook(event): LogiWebhook) -> String {
     println!(
         "webhooks: {} (sub {}, key {})",
         event.name(),
         event.sub().unwrap_or("-"),
         event.key_id().unwrap_or("legacy"),
     );
-    if let Some(sub) = event.access_withdrawn_from() {
+    if let (EventKind::UserDeleted, Some(sub)) = (event.kind(), event.sub()) {
+        let removed = directory.remove_sub(sub);
+        tracing::info!(sub, removed, "user.deleted: removed the member");
+    } else if let Some(sub) = event.access_withdrawn_from() {
         tracing::info!(
             sub,
             "access withdrawn: this is where the app ends the user's sessions"

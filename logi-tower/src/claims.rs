@@ -3,9 +3,29 @@
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::user::Principal;
+
+/// A string claim.
+pub(crate) fn str_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims.get(name).and_then(Value::as_str)
+}
+
+/// `email_verified`; `false` when absent or not a boolean.
+pub(crate) fn email_verified(claims: &Map<String, Value>) -> bool {
+    claims
+        .get("email_verified")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// A display name: `name`, else logi's `full_name`, else `preferred_name`.
+pub(crate) fn display_name(claims: &Map<String, Value>) -> Option<&str> {
+    str_claim(claims, "name")
+        .or_else(|| str_claim(claims, "full_name"))
+        .or_else(|| str_claim(claims, "preferred_name"))
+}
 
 /// logi's standard identity claims: what [`LogiUser`](crate::LogiUser) reads by default.
 ///

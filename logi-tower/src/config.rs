@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::Secret;
+use crate::first_login::{SignIn, SignInDecision, SignInHook};
 use crate::provider::{
     DEFAULT_ISSUER, DiscoveryError, HttpClient, is_loopback, is_secure_or_loopback,
 };
@@ -140,6 +141,7 @@ pub struct LogiLayerBuilder {
     pub(crate) opaque_tokens: bool,
     pub(crate) session_store: StoreChoice,
     pub(crate) coordination: Option<CoordinationChoice>,
+    pub(crate) sign_in_hook: Option<SignInHook>,
 }
 
 impl Default for LogiLayerBuilder {
@@ -169,6 +171,7 @@ impl Default for LogiLayerBuilder {
             opaque_tokens: false,
             session_store: StoreChoice::Cookies,
             coordination: None,
+            sign_in_hook: None,
         }
     }
 }
@@ -407,6 +410,43 @@ impl LogiLayerBuilder {
         self
     }
 
+    /// Calls `hook` at every browser sign-in, once the tokens and the ID token are verified and
+    /// before the session is written: the app looks the user up and answers whether they go
+    /// straight in ([`SignInDecision::Continue`]) or first through the app's completion form
+    /// ([`SignInDecision::NeedsCompletion`]), during which the session is pending and the user
+    /// is not signed in. An error or a panic fails the sign-in closed (503 or 500, no session).
+    /// See [`first_login`](crate::first_login) for the whole flow.
+    ///
+    /// Without a hook every verified sign-in goes straight in. The layer never creates
+    /// anything for a new user: the hook only looks up.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), logi::ConfigError> {
+    /// use logi::LogiLayer;
+    /// use logi::first_login::{SignIn, SignInDecision};
+    ///
+    /// async fn on_sign_in(user: SignIn) -> Result<SignInDecision, std::io::Error> {
+    ///     let known = user.email_verified() && user.email() == Some("ada@example.com");
+    ///     Ok(if known {
+    ///         SignInDecision::Continue
+    ///     } else {
+    ///         SignInDecision::needs_completion("/welcome")
+    ///     })
+    /// }
+    ///
+    /// let logi = LogiLayer::builder().with_env()?.on_sign_in(on_sign_in).build().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_sign_in<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: Fn(SignIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<SignInDecision, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.sign_in_hook = Some(SignInHook::new(hook));
+        self
+    }
+
     /// The HTTP client for calls to the provider (custom CA, proxy).
     pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
@@ -436,6 +476,12 @@ impl LogiLayerBuilder {
             // No redirect URI: an API that only accepts bearer tokens. That must be asked for
             // with an explicit audience, so that an app that forgot its redirect URI is told so
             // instead of silently serving no sign-in routes.
+            None if self.sign_in_hook.is_some() => {
+                return Err(invalid(
+                    "on_sign_in",
+                    "needs the browser sign-in: set LOGI_REDIRECT_URI",
+                ));
+            }
             None if !self.audiences.is_empty() => None,
             None if client_id.is_some() => {
                 return Err(invalid(

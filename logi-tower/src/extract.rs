@@ -41,6 +41,14 @@ pub enum LogiRejectionKind {
     /// `LogiUser<C>` whose `C` requires a claim the user lacks, or has another type): a bug in
     /// the app, answered with 500 naming the type; the details are logged.
     InvalidClaims,
+    /// A [`PendingSignup`](crate::first_login::PendingSignup) was asked for, but the user is
+    /// signed in already (the sign-up was completed): a browser is sent to `/` (303), an API
+    /// call gets 409.
+    AlreadySignedIn,
+    /// A [`PendingSignup`](crate::first_login::PendingSignup) was asked for by a request that
+    /// changes state (not `GET`, `HEAD` or `OPTIONS`) and comes from another site, by
+    /// `Sec-Fetch-Site` or `Origin`: 403, before the handler runs.
+    CrossSite,
 }
 
 /// The rejection of the logi extractors. As a response it takes the shape the caller
@@ -90,6 +98,10 @@ impl fmt::Display for LogiRejection {
             LogiRejectionKind::InvalidClaims => {
                 f.write_str("the signed-in user's claims do not fit the requested type")
             }
+            LogiRejectionKind::AlreadySignedIn => {
+                f.write_str("the user is signed in already; no sign-up is pending")
+            }
+            LogiRejectionKind::CrossSite => f.write_str("cross-site request refused"),
         }
     }
 }
@@ -106,10 +118,46 @@ impl IntoResponse for LogiRejection {
 fn principal(parts: &Parts, what: &str) -> Result<Option<Arc<Principal>>, LogiRejection> {
     match parts.extensions.get::<Auth>() {
         Some(auth) => Ok(auth.principal.clone()),
-        None => Err(LogiRejection {
-            kind: LogiRejectionKind::LayerMissing,
-            response: Box::new(layer_missing(what)),
-        }),
+        None => Err(layer_missing_for(what)),
+    }
+}
+
+/// The rejection of `what` (an extractor, named for the message) without the layer.
+pub(crate) fn layer_missing_for(what: &str) -> LogiRejection {
+    LogiRejection {
+        kind: LogiRejectionKind::LayerMissing,
+        response: Box::new(layer_missing(what)),
+    }
+}
+
+/// The rejection of a request that needs a signed-in user a [`PendingSignup`] does not have:
+/// it is signed in already.
+///
+/// [`PendingSignup`]: crate::first_login::PendingSignup
+pub(crate) fn already_signed_in(parts: &Parts) -> LogiRejection {
+    let response = match RequestKind::of(&parts.method, &parts.headers) {
+        RequestKind::Navigation => crate::reject::redirect(StatusCode::SEE_OTHER, "/"),
+        _ => crate::reject::json_error(
+            StatusCode::CONFLICT,
+            "already_signed_in",
+            "the user is signed in already; no sign-up is pending",
+            None,
+        ),
+    };
+    LogiRejection {
+        kind: LogiRejectionKind::AlreadySignedIn,
+        response: Box::new(response),
+    }
+}
+
+/// The rejection of a cross-site request that would change state.
+pub(crate) fn cross_site() -> LogiRejection {
+    LogiRejection {
+        kind: LogiRejectionKind::CrossSite,
+        response: Box::new(pages::text(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused".into(),
+        )),
     }
 }
 
@@ -121,16 +169,21 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
         .extensions
         .get::<Auth>()
         .expect("checked by `principal`");
+    Err(refused(parts, auth))
+}
+
+/// The rejection of a request that needs a signed-in user and has none.
+pub(crate) fn refused(parts: &Parts, auth: &Auth) -> LogiRejection {
     let (refusal, response) = refuse(auth, &parts.method, &parts.headers, &parts.uri);
     let kind = match refusal {
         Refusal::Unauthenticated => LogiRejectionKind::Unauthenticated,
         Refusal::InvalidToken => LogiRejectionKind::InvalidToken,
         Refusal::Unavailable => LogiRejectionKind::Unavailable,
     };
-    Err(LogiRejection {
+    LogiRejection {
         kind,
         response: Box::new(response),
-    })
+    }
 }
 
 /// The user with claims typed as `C`, or 500 naming `C`.

@@ -9,12 +9,14 @@ use url::Url;
 
 use crate::bearer::TokenCache;
 use crate::config::{Checked, ConfigError, LogiLayerBuilder, Paths};
+use crate::first_login::{PendingSession, SignInHook};
 use crate::provider::{Jwks, OidcClient, ProviderMetadata};
 use crate::refresh::Refresher;
 use crate::require::RequireLoginLayer;
 use crate::service::Logi;
 use crate::session::cookie::Sealer;
-use crate::session::manager::Sessions;
+use crate::session::data::SessionData;
+use crate::session::manager::{Handle, Sessions};
 use crate::session::store::DynCoordination;
 use crate::user::Principal;
 use crate::{AccessTokenVerifier, IdTokenVerifier};
@@ -97,6 +99,8 @@ pub(crate) struct Web {
     pub(crate) refresh_margin: Duration,
     /// Shared with the app's other instances, when it has several.
     pub(crate) coordination: Option<Arc<dyn DynCoordination>>,
+    /// The app's first-login hook, called before a sign-in's session is written.
+    pub(crate) sign_in_hook: Option<SignInHook>,
 }
 
 /// What the layer attaches to every request: its settings and, when signed in, the user.
@@ -109,6 +113,8 @@ pub(crate) struct Auth {
     pub(crate) unavailable: Option<Duration>,
     /// Why the bearer token the request presented was not accepted.
     pub(crate) credential_error: Option<CredentialError>,
+    /// A session waiting for the app's first-login completion (no principal meanwhile).
+    pub(crate) pending: Option<Arc<PendingSession>>,
 }
 
 impl Auth {
@@ -118,6 +124,15 @@ impl Auth {
             principal,
             unavailable: None,
             credential_error: None,
+            pending: None,
+        }
+    }
+
+    /// A session waiting for the app's first-login completion: nobody is signed in.
+    pub(crate) fn pending(shared: Arc<Shared>, data: SessionData, handle: Handle) -> Self {
+        Self {
+            pending: Some(Arc::new(PendingSession { data, handle })),
+            ..Self::new(shared, None)
         }
     }
 
@@ -239,6 +254,7 @@ impl LogiLayerBuilder {
                 refresher: Refresher::new(b.successor_ttl),
                 coordination,
                 refresh_margin: b.refresh_margin,
+                sign_in_hook: b.sign_in_hook.clone(),
             }
         });
         let shared = Shared {

@@ -44,6 +44,7 @@ mod claims;
 mod config;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod first_login;
 mod flow;
 mod future;
 #[cfg(feature = "tonic")]
@@ -119,7 +120,7 @@ pub mod __private {
         layer.shared.web.as_ref().is_some_and(|web| {
             matches!(
                 web.sessions.load_sealed(headers, crate::flow::unix_now()),
-                Loaded::Valid { .. }
+                Loaded::Valid { data, .. } if data.pending.is_none()
             )
         })
     }

@@ -87,7 +87,38 @@ pub(crate) fn refuse(
             Refusal::Unavailable,
             unavailable(kind, retry_after, login.unwrap_or("/")),
         ),
-        (None, None) => (Refusal::Unauthenticated, unauthenticated(kind, login, uri)),
+        (None, None) => match &auth.pending {
+            Some(pending) => (
+                Refusal::Unauthenticated,
+                incomplete(kind, pending.path(), uri),
+            ),
+            None => (Refusal::Unauthenticated, unauthenticated(kind, login, uri)),
+        },
+    }
+}
+
+/// The response for a request that needs a signed-in user from a browser whose sign-up is
+/// pending: a navigation goes to the app's completion form (signing in again would only come
+/// back there), anything else is refused as signed out.
+fn incomplete(kind: RequestKind, completion: &str, uri: &Uri) -> Response<Bytes> {
+    match kind {
+        RequestKind::Navigation if completion.split(['?', '#']).next() == Some(uri.path()) => {
+            // Redirecting would loop: the completion form itself requires a signed-in user.
+            let message = format!(
+                "the sign-up completion page `{}` requires a signed-in user: take `PendingSignup` there, not `LogiUser`, and keep it out of `require()`",
+                uri.path()
+            );
+            tracing::error!("{message}");
+            pages::text(StatusCode::INTERNAL_SERVER_ERROR, message)
+        }
+        RequestKind::Navigation => redirect(StatusCode::FOUND, completion),
+        RequestKind::Api => json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign-up not completed",
+            Some(HeaderValue::from_static("Bearer")),
+        ),
+        RequestKind::Grpc => grpc_error(16, "sign in required"),
     }
 }
 

@@ -127,6 +127,10 @@ where
             web.sessions.load_sealed(request.headers(), now)
         };
         let principal = match loaded {
+            // Waiting for the app's first-login completion: nobody signed in, nothing refreshed.
+            Loaded::Valid { data, handle } if data.pending.is_some() => {
+                return self.answer(request, Auth::pending(shared, data, handle), route_me);
+            }
             Loaded::Valid { data, handle } if refresh::is_due(&data, now, web.refresh_margin) => {
                 if data.rt.is_some() {
                     // Refresh first (shared with concurrent requests), then call the service.
@@ -233,6 +237,9 @@ async fn verify_bearer(shared: Arc<Shared>, token: &str, key: bearer::Key, now: 
 async fn resolve(shared: Arc<Shared>, loaded: Loaded, now: i64) -> (Auth, Vec<HeaderValue>) {
     let web = shared.web();
     let (principal, set_cookies) = match loaded {
+        Loaded::Valid { data, handle } if data.pending.is_some() => {
+            return (Auth::pending(shared, data, handle), Vec::new());
+        }
         Loaded::Valid { data, handle } if refresh::is_due(&data, now, web.refresh_margin) => {
             if data.rt.is_some() {
                 return refreshed(shared, data, handle, now).await;

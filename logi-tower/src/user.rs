@@ -174,19 +174,13 @@ impl<C> LogiUser<C> {
     /// `email_verified`; `false` when absent.
     #[must_use]
     pub fn email_verified(&self) -> bool {
-        self.principal
-            .claims
-            .get("email_verified")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        claims::email_verified(&self.principal.claims)
     }
 
     /// A display name: `name`, else logi's `full_name`, else `preferred_name`.
     #[must_use]
     pub fn name(&self) -> Option<&str> {
-        self.str_claim("name")
-            .or_else(|| self.str_claim("full_name"))
-            .or_else(|| self.str_claim("preferred_name"))
+        claims::display_name(&self.principal.claims)
     }
 
     /// The scopes granted to this sign-in.
@@ -228,7 +222,7 @@ impl<C> LogiUser<C> {
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
-        self.principal.claims.get(name).and_then(Value::as_str)
+        claims::str_claim(&self.principal.claims, name)
     }
 }
 

@@ -13,11 +13,14 @@ use super::login::{TRANSACTION_TTL, Transaction, transaction_attributes, transac
 use super::pages::ErrorPage;
 use super::{query_param, unix_now};
 use crate::Checks;
+use crate::first_login::{
+    COMPLETION_TIMEOUT, HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path,
+};
 use crate::layer::Web;
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
 use crate::session::cookie::{RequestCookies, set_cookie};
-use crate::session::data::SessionData;
+use crate::session::data::{Pending, SessionData};
 use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
 
 /// Claims about the protocol rather than the user: not kept as identity claims.
@@ -170,11 +173,41 @@ async fn complete(
         }
     }
 
+    let scope = tokens.scope.clone().unwrap_or_else(|| shared.scope.clone());
+    let pending = match &shared.sign_in_hook {
+        None => None,
+        Some(hook) => {
+            let sign_in = SignIn::new(
+                verified.issuer().to_owned(),
+                verified.subject().to_owned(),
+                claims.clone(),
+                &scope,
+                tokens.access_token.clone(),
+                id_token.clone(),
+            );
+            match decide(shared, hook, sign_in, &tx.return_to, now).await {
+                Ok(pending) => pending,
+                Err(response) => {
+                    // No session: the tokens issued for it are not kept either.
+                    if let Some(refresh_token) = &tokens.refresh_token
+                        && let Err(error) = shared
+                            .client
+                            .revoke(refresh_token.expose(), "refresh_token")
+                            .await
+                    {
+                        tracing::warn!(%error, "could not revoke the refresh token of a refused sign-in");
+                    }
+                    return response;
+                }
+            }
+        }
+    };
+
     let session = SessionData {
         iss: verified.issuer().to_owned(),
         sub: verified.subject().to_owned(),
         claims,
-        scope: tokens.scope.clone().unwrap_or_else(|| shared.scope.clone()),
+        scope,
         at: tokens.access_token.expose().to_owned(),
         at_iat: now,
         at_exp: now.saturating_add(
@@ -187,8 +220,14 @@ async fn complete(
         psid: verified.sid().map(str::to_owned),
         created: now,
         seen: now,
+        pending,
     };
-    tracing::info!(sub = %session.sub, "signed in");
+    match &session.pending {
+        None => tracing::info!(sub = %session.sub, "signed in"),
+        Some(_) => {
+            tracing::info!(sub = %session.sub, "signed in; the app's sign-up completion is pending")
+        }
+    }
     // A new session replaces whatever the browser had: no fixation.
     shared.sessions.discard(&parts.headers).await;
     let previous = cookies.chunk_count(SESSION_COOKIE);
@@ -217,11 +256,57 @@ async fn complete(
             );
         }
     };
-    let mut response = redirect(StatusCode::FOUND, &tx.return_to);
+    let location = session.pending.as_ref().map_or(&tx.return_to, |p| &p.path);
+    let mut response = redirect(StatusCode::FOUND, location);
     for cookie in cookies {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
+}
+
+/// The app's decision on a verified sign-in: `None` to sign in, the pending completion, or
+/// the error page when the hook fails or answers an unusable path.
+async fn decide(
+    shared: &Web,
+    hook: &SignInHook,
+    sign_in: SignIn,
+    return_to: &str,
+    now: i64,
+) -> Result<Option<Pending>, Response<Bytes>> {
+    let refused = |status| {
+        failed(
+            shared,
+            status,
+            "The sign-in could not be completed. Please try again in a moment.",
+            None,
+        )
+    };
+    match hook.run(sign_in).await {
+        Ok(SignInDecision::Continue) => Ok(None),
+        Ok(SignInDecision::NeedsCompletion { path }) => {
+            if !is_completion_path(&shared.paths, &path) {
+                tracing::error!(
+                    path = %path.escape_debug(),
+                    "refusing a sign-in: the on_sign_in hook's completion path must be a local path, not one of the layer's routes"
+                );
+                return Err(refused(StatusCode::INTERNAL_SERVER_ERROR));
+            }
+            let window = i64::try_from(COMPLETION_TIMEOUT.as_secs()).unwrap_or(i64::MAX);
+            Ok(Some(Pending {
+                path,
+                return_to: return_to.to_owned(),
+                until: now.saturating_add(window),
+            }))
+        }
+        Err(HookFailure::Failed(error)) => {
+            tracing::error!(%error, "refusing a sign-in: the on_sign_in hook failed");
+            Err(refused(StatusCode::SERVICE_UNAVAILABLE))
+        }
+        Err(HookFailure::Panicked) => {
+            tracing::error!("refusing a sign-in: the on_sign_in hook panicked");
+            Err(refused(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+    }
 }
 
 /// Identity claims from userinfo; `None` (with a warning) when they cannot be had.

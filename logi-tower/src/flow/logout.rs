@@ -62,7 +62,7 @@ pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
 /// Refuses cross-site requests the way browsers let a server tell: `Sec-Fetch-Site` when sent,
 /// else `Origin`. A request with neither does not come from a browser that would attach the
 /// user's cookies cross-site, so it is let through.
-pub(super) fn same_origin(shared: &Web, headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(shared: &Web, headers: &HeaderMap) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return site == "same-origin" || site == "none";

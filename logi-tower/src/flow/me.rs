@@ -1,7 +1,7 @@
 //! `GET /auth/me`: the signed-in user as JSON, for pages with their own front end.
 
 use bytes::Bytes;
-use http::header::SET_COOKIE;
+use http::header::{SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
 use crate::layer::Auth;
@@ -10,8 +10,8 @@ use crate::reject::{json, refuse};
 /// The answer for the request's resolved credentials, with the session's cookies when it
 /// changed.
 pub(crate) fn me(auth: &Auth, set_cookies: Vec<HeaderValue>) -> Response<Bytes> {
-    let mut response = match &auth.principal {
-        Some(principal) => {
+    let mut response = match (&auth.principal, &auth.pending) {
+        (Some(principal), _) => {
             let mut body = serde_json::Map::new();
             body.insert("sub".into(), principal.sub.clone().into());
             body.insert("iss".into(), principal.iss.clone().into());
@@ -21,8 +21,22 @@ pub(crate) fn me(auth: &Auth, set_cookies: Vec<HeaderValue>) -> Response<Bytes> 
             body.insert("scopes".into(), principal.scopes.clone().into());
             json(StatusCode::OK, &body.into())
         }
+        // Signed out until the app completes the sign-up; says where the form is.
+        (None, Some(pending)) => {
+            let body = serde_json::json!({
+                "error": "unauthenticated",
+                "error_description": "sign-up not completed",
+                "pending": true,
+                "completion": pending.path(),
+            });
+            let mut response = json(StatusCode::UNAUTHORIZED, &body);
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
         // Refused as an API call: `/auth/me` is for scripts, never a redirect.
-        None => refuse(auth, &Method::GET, &api_call(), &Uri::from_static("/")).1,
+        (None, None) => refuse(auth, &Method::GET, &api_call(), &Uri::from_static("/")).1,
     };
     for cookie in set_cookies {
         response.headers_mut().append(SET_COOKIE, cookie);

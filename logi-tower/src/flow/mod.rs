@@ -5,9 +5,12 @@ mod login;
 mod logout;
 mod me;
 
+#[cfg(feature = "axum")]
+pub(crate) use logout::same_origin;
 pub(crate) use me::me;
 pub(crate) mod pages;
 mod return_to;
+pub(crate) use return_to::is_safe as is_local_path;
 
 use bytes::Bytes;
 use http::header::ALLOW;

@@ -15,7 +15,8 @@ pub(crate) fn sanitize(candidate: Option<&str>) -> &str {
     }
 }
 
-fn is_safe(path: &str) -> bool {
+/// Whether `path` is a same-origin path (see [`sanitize`]).
+pub(crate) fn is_safe(path: &str) -> bool {
     path.len() <= MAX_LEN
         && path.starts_with('/')
         && !path.starts_with("//")

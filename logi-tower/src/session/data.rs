@@ -42,6 +42,20 @@ pub(crate) struct SessionData {
     pub(crate) created: i64,
     /// The last time the session was renewed (rolling idle expiry).
     pub(crate) seen: i64,
+    /// Set while the app's first-login completion is pending: the user is not signed in yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pending: Option<Pending>,
+}
+
+/// A sign-in the app's `on_sign_in` hook sent to its completion form.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    /// The app's completion form, a local path.
+    pub(crate) path: String,
+    /// Where the browser goes once the app marks completion.
+    pub(crate) return_to: String,
+    /// The session ends at this time unless completed (Unix seconds).
+    pub(crate) until: i64,
 }
 
 impl fmt::Debug for SessionData {
@@ -54,6 +68,7 @@ impl fmt::Debug for SessionData {
             .field("has_refresh_token", &self.rt.is_some())
             .field("created", &self.created)
             .field("seen", &self.seen)
+            .field("pending", &self.pending)
             .finish_non_exhaustive()
     }
 }

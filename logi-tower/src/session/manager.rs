@@ -213,8 +213,7 @@ impl Sessions {
     }
 
     fn is_live(&self, data: &SessionData, now: i64) -> bool {
-        now < data.created.saturating_add(self.absolute)
-            && now < data.seen.saturating_add(self.idle)
+        now < self.expires_at(data)
     }
 
     /// Whether the session should be re-written to push its idle expiry forward.
@@ -222,11 +221,13 @@ impl Sessions {
         now >= data.seen.saturating_add(self.renew_after)
     }
 
-    /// When the session ends: the earlier of its idle and absolute timeouts.
+    /// When the session ends: the earlier of its idle and absolute timeouts, and of the end of
+    /// its first-login completion window while that is pending.
     fn expires_at(&self, data: &SessionData) -> i64 {
         data.created
             .saturating_add(self.absolute)
             .min(data.seen.saturating_add(self.idle))
+            .min(data.pending.as_ref().map_or(i64::MAX, |p| p.until))
     }
 
     /// Writes `data` back where `handle` says it came from (a new session when it came from

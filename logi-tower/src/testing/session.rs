@@ -130,6 +130,7 @@ impl TestSession {
             psid: None,
             created: now,
             seen: now,
+            pending: None,
         }
     }
 }
