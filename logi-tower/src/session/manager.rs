@@ -318,6 +318,11 @@ impl Sessions {
     pub(crate) fn clear_sealed(&self, chunks: usize) -> Vec<HeaderValue> {
         sensitive(delete_chunked(SESSION_COOKIE, &self.attrs, chunks))
     }
+
+    /// The server-side store, when sessions live in one.
+    pub(crate) fn store(&self) -> Option<&Arc<dyn DynStore>> {
+        self.store.as_ref()
+    }
 }
 
 /// The name a stored session is sealed under: bound to its id, so a record copied under

@@ -7,7 +7,7 @@
 //! endpoint, and injects faults on demand (a delay, an error status, a dropped connection).
 //!
 //! It also mints tokens directly ([`TestProvider::sign_claims`],
-//! [`TestProvider::access_token`]) so a test can present valid, expired or forged tokens to the
+//! [`TestProvider::access_token`], [`TestProvider::logout_token`]) so a test can present valid, expired or forged tokens to the
 //! code under test without running a browser flow.
 //!
 //! ```
@@ -43,6 +43,7 @@
 mod client;
 mod grants;
 mod keys;
+mod logout_token;
 mod provider;
 mod respond;
 mod routes;
@@ -54,6 +55,7 @@ mod user;
 use std::time::Duration;
 
 pub use self::client::TestClient;
+pub use self::logout_token::LogoutTokenBuilder;
 pub use self::provider::{TestProvider, TestProviderBuilder};
 pub use self::session::TestSession;
 pub use self::user::TestUser;
