@@ -310,6 +310,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()>;
     fn delete_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, usize>;
     fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize>;
+    fn list_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<SessionId>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -327,6 +328,9 @@ impl<T: SessionStore> DynStore for T {
     }
     fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize> {
         Box::pin(SessionStore::delete_by_sid(self, sid))
+    }
+    fn list_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<SessionId>> {
+        Box::pin(SessionStore::list_by_sub(self, sub))
     }
 }
 
