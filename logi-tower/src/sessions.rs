@@ -179,6 +179,12 @@ impl LogiSessions {
         self.end_whose(Whose::ProviderSession(sid)).await
     }
 
+    /// Whether this handle can end sessions: the layer signs users in.
+    #[cfg(feature = "webhooks")]
+    pub(crate) fn has_sessions(&self) -> bool {
+        self.shared.web.is_some()
+    }
+
     async fn end_whose(&self, whose: Whose<'_>) -> Result<Option<usize>, SessionsError> {
         self.web()?
             .end_sessions(whose, unix_now())
