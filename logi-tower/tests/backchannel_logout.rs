@@ -47,7 +47,8 @@ where
                 CLIENT_SECRET,
                 origins.iter().map(|o| format!("{o}/auth/callback")),
             )
-            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/"))),
+            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/")))
+            .with_backchannel_logout_uri(format!("{}/auth/backchannel-logout", origins[0])),
         )
         .start()
         .await
@@ -280,6 +281,47 @@ async fn one_instance_with_cookie_sessions() {
     next_second().await;
     browser.sign_in(&app, "/").await;
     assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
+}
+
+/// Signing out at the provider (RP-initiated logout, from the second instance) makes the
+/// provider deliver a back-channel logout to the first: a copy of the session's cookie is then
+/// signed out on both instances. Cookie sessions, two layers coordinated through one
+/// `MemoryStore`.
+#[tokio::test]
+async fn signing_out_at_the_provider_delivers_a_back_channel_logout() {
+    let coordination = MemoryStore::new();
+    let cluster = cluster(2, |b| {
+        let coordination = coordination.clone();
+        async move { b.coordination(coordination) }
+    })
+    .await;
+    let (first, second) = (&cluster.origins[0], &cluster.origins[1]);
+    let mut browser = Browser::new();
+    sign_in(&mut browser, first).await;
+    let copy = browser.cookies.clone();
+
+    let out = browser
+        .send(
+            Method::POST,
+            &format!("{second}/auth/logout"),
+            &[("origin", second), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(out.status, 303);
+    assert!(
+        out.location().contains("id_token_hint="),
+        "{}",
+        out.location()
+    );
+    assert!(cluster.provider.backchannel_logouts().is_empty());
+    let back = browser.navigate(out.location()).await;
+    assert_eq!(back.status, 302, "{}", back.body);
+    assert_eq!(cluster.provider.backchannel_logouts(), [200]);
+
+    for origin in [first, second] {
+        browser.cookies = copy.clone();
+        assert_eq!(dashboard(&mut browser, origin).await, 302, "{origin}");
+    }
 }
 
 /// A logout token signed with HS256 under the client secret (the classic confusion attack).

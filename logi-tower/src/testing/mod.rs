@@ -2,7 +2,8 @@
 //!
 //! [`TestProvider`] serves logi's endpoints over real HTTP/1.1 on a loopback port: discovery,
 //! JWKS, authorization (PKCE S256 required), token (authorization code and rotating refresh
-//! tokens with reuse detection), userinfo, revocation (RFC 7009) and RP-initiated logout. It
+//! tokens with reuse detection), userinfo, revocation (RFC 7009) and RP-initiated logout (which
+//! delivers a back-channel logout to a client that registered a `backchannel_logout_uri`). It
 //! answers with logi's exact error codes, descriptions and JSON shape, counts the calls to every
 //! endpoint, and injects faults on demand (a delay, an error status, a dropped connection).
 //!

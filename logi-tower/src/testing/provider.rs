@@ -215,6 +215,13 @@ impl TestProvider {
         self.state().lock().grants.session_ids(sub)
     }
 
+    /// The HTTP status of every back-channel logout the provider delivered to a client's
+    /// [`backchannel_logout_uri`](TestClient::backchannel_logout_uri), in order (0 when the
+    /// client did not answer within 5 seconds).
+    pub fn backchannel_logouts(&self) -> Vec<u16> {
+        self.state().lock().backchannel_logouts.clone()
+    }
+
     /// Stops the server: no new connections, open ones closed. Other handles stay usable for
     /// everything but HTTP.
     pub async fn shutdown(self) {
