@@ -43,6 +43,10 @@ pub struct Paths {
     /// Hands logi's login widget `{state, code_challenge, …}` (`POST`). Default
     /// `/auth/challenge`.
     pub challenge: Cow<'static, str>,
+    /// Receives OpenID Connect back-channel logouts from the provider (`POST`, server to
+    /// server): register its URL as the client's `backchannel_logout_uri`. Default
+    /// `/auth/backchannel-logout`.
+    pub backchannel_logout: Cow<'static, str>,
 }
 
 impl Default for Paths {
@@ -53,6 +57,7 @@ impl Default for Paths {
             logout: Cow::Borrowed("/auth/logout"),
             me: Cow::Borrowed("/auth/me"),
             challenge: Cow::Borrowed("/auth/challenge"),
+            backchannel_logout: Cow::Borrowed("/auth/backchannel-logout"),
         }
     }
 }
@@ -552,6 +557,7 @@ impl LogiLayerBuilder {
             &paths.logout,
             &paths.me,
             &paths.challenge,
+            &paths.backchannel_logout,
         ] {
             if !path.starts_with('/') {
                 return Err(invalid("paths", format!("`{path}` must start with `/`")));

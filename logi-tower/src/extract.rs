@@ -245,6 +245,17 @@ impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
     }
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for crate::LogiSessions {
+    type Rejection = LogiRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::from_parts(&parts.extensions, &parts.headers).ok_or_else(|| LogiRejection {
+            kind: LogiRejectionKind::LayerMissing,
+            response: Box::new(layer_missing("`LogiSessions`")),
+        })
+    }
+}
+
 /// The guard `#[logi::protected]` puts first among a handler's extractors: refuses the request
 /// unless the signed-in user meets `G`'s [`Requirement`](crate::guard::Requirement), before any
 /// other extractor runs. Not public API.

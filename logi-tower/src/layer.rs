@@ -17,6 +17,7 @@ use crate::service::Logi;
 use crate::session::cookie::Sealer;
 use crate::session::data::SessionData;
 use crate::session::manager::{Handle, Sessions};
+use crate::session::signout::SignOuts;
 use crate::session::store::DynCoordination;
 use crate::user::Principal;
 use crate::{AccessTokenVerifier, IdTokenVerifier};
@@ -24,7 +25,7 @@ use crate::{AccessTokenVerifier, IdTokenVerifier};
 /// Signs users in with logi and attaches them to requests.
 ///
 /// Add it once, around the whole app: it answers its own routes (`/auth/login`,
-/// `/auth/callback`, `/auth/logout`, `/auth/me`), reads the session of every other request and
+/// `/auth/callback`, `/auth/logout`, `/auth/me`, `/auth/backchannel-logout`), reads the session of every other request and
 /// puts the signed-in user into the request's extensions, where [`LogiUser`](crate::LogiUser)
 /// finds it. It never refuses a request by itself: protect routes with
 /// [`LogiLayer::require`] or by taking a `LogiUser` in the handler.
@@ -101,6 +102,8 @@ pub(crate) struct Web {
     pub(crate) coordination: Option<Arc<dyn DynCoordination>>,
     /// The app's first-login hook, called before a sign-in's session is written.
     pub(crate) sign_in_hook: Option<SignInHook>,
+    /// Sign-outs from the server and logout tokens seen, when there is no coordination.
+    pub(crate) sign_outs: SignOuts,
 }
 
 /// What the layer attaches to every request: its settings and, when signed in, the user.
@@ -253,6 +256,7 @@ impl LogiLayerBuilder {
                 trust_forwarded: b.trust_forwarded_headers,
                 refresher: Refresher::new(b.successor_ttl),
                 coordination,
+                sign_outs: SignOuts::new(b.absolute_timeout),
                 refresh_margin: b.refresh_margin,
                 sign_in_hook: b.sign_in_hook.clone(),
             }

@@ -30,7 +30,8 @@
 //! # }
 //! ```
 //!
-//! The layer serves `/auth/login`, `/auth/callback`, `/auth/logout` (POST) and `/auth/me`, runs
+//! The layer serves `/auth/login`, `/auth/callback`, `/auth/logout` (POST), `/auth/me` and
+//! `/auth/backchannel-logout` (OpenID Connect back-channel logout, POST), runs
 //! the authorization-code flow (PKCE S256, state, nonce, a confidential or public client), keeps
 //! the session sealed in `__Host-` cookies (AES-256-GCM), and verifies ID tokens under logi's
 //! shared contract ([`verify`]).
@@ -60,6 +61,7 @@ mod require;
 mod secret;
 mod service;
 pub(crate) mod session;
+mod sessions;
 mod user;
 pub mod verify;
 #[cfg(feature = "webhooks")]
@@ -84,6 +86,7 @@ pub use session::store::RedisStore;
 pub use session::store::{
     Coordination, MemoryStore, SessionId, SessionStore, StoreError, StoreErrorKind, StoredSession,
 };
+pub use sessions::{LogiSessions, SessionInfo, SessionsError, SessionsErrorKind};
 pub use user::{AccessToken, LogiUser};
 pub use verify::{
     AccessTokenVerifier, Checks, IdToken, IdTokenVerifier, VerifiedAccessToken, VerifyError,

@@ -44,7 +44,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Logi<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    ReqBody: http_body::Body + Send + 'static,
 {
     type Response = Response<LogiBody<ResBody>>;
     type Error = S::Error;
@@ -67,7 +67,12 @@ where
         let route_me = route == Some(Route::Me);
         let is_read = request.method() == Method::GET || request.method() == Method::HEAD;
         if let Some(route) = route.filter(|r| *r != Route::Me || !is_read) {
-            let (parts, _body) = request.into_parts();
+            let (parts, body) = request.into_parts();
+            if route == Route::BackchannelLogout {
+                return ResponseFuture::own(Box::pin(async move {
+                    flow::backchannel_logout(shared.web(), parts, body).await
+                }));
+            }
             return ResponseFuture::own(Box::pin(async move {
                 flow::handle(shared.web(), route, parts).await
             }));
@@ -126,6 +131,22 @@ where
         } else {
             web.sessions.load_sealed(request.headers(), now)
         };
+        // Sessions ended from the server (back-channel logout, `LogiSessions`) reach sealed
+        // cookies through a denylist: the instances' coordination, asked before the service...
+        if matches!(loaded, Loaded::Valid { .. }) && web.screens_shared() {
+            let mut inner = self.take_ready_inner();
+            return ResponseFuture::deferred(Box::pin(async move {
+                let loaded = shared.web().screen_shared(loaded).await;
+                let (auth, set_cookies) = resolve(shared, loaded, now).await;
+                if route_me {
+                    return Deferred::Own(flow::me(&auth, set_cookies));
+                }
+                request.extensions_mut().insert(auth);
+                Deferred::Inner(inner.call(request).await, set_cookies)
+            }));
+        }
+        // ... or this process's memory, checked right here.
+        let loaded = web.sign_outs.screen(loaded, now);
         let principal = match loaded {
             // Waiting for the app's first-login completion: nobody signed in, nothing refreshed.
             Loaded::Valid { data, handle } if data.pending.is_some() => {

@@ -1,10 +1,13 @@
-//! The layer's own routes: sign-in, callback, sign-out, and the current user as JSON.
+//! The layer's own routes: sign-in, callback, sign-out, back-channel logout, and the current
+//! user as JSON.
 
+mod backchannel;
 mod callback;
 mod login;
 mod logout;
 mod me;
 
+pub(crate) use backchannel::receive as backchannel_logout;
 #[cfg(feature = "axum")]
 pub(crate) use logout::same_origin;
 pub(crate) use me::me;
@@ -27,6 +30,7 @@ pub(crate) enum Route {
     Logout,
     Me,
     Challenge,
+    BackchannelLogout,
     DomainVerification,
 }
 
@@ -47,6 +51,8 @@ impl Route {
             Some(Self::Me)
         } else if path == paths.challenge {
             Some(Self::Challenge)
+        } else if path == paths.backchannel_logout {
+            Some(Self::BackchannelLogout)
         } else if path == DOMAIN_VERIFICATION_PATH && shared.domain_verification.is_some() {
             Some(Self::DomainVerification)
         } else {
@@ -56,24 +62,33 @@ impl Route {
 
     fn allowed(self) -> &'static str {
         match self {
-            Self::Logout | Self::Challenge => "POST",
+            Self::Logout | Self::Challenge | Self::BackchannelLogout => "POST",
             _ => "GET, HEAD",
         }
     }
-}
 
-/// Answers one of the layer's own routes.
-pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response<Bytes> {
-    let allowed = match route {
-        Route::Logout | Route::Challenge => parts.method == Method::POST,
-        _ => parts.method == Method::GET || parts.method == Method::HEAD,
-    };
-    if !allowed {
+    /// 405 naming the allowed methods, when `method` is not one of them.
+    fn refuse_method(self, method: &Method) -> Option<Response<Bytes>> {
+        let allowed = match self {
+            Self::Logout | Self::Challenge | Self::BackchannelLogout => method == Method::POST,
+            _ => method == Method::GET || method == Method::HEAD,
+        };
+        if allowed {
+            return None;
+        }
         let mut response = pages::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into());
         response
             .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(route.allowed()));
-        return response;
+            .insert(ALLOW, HeaderValue::from_static(self.allowed()));
+        Some(response)
+    }
+}
+
+/// Answers one of the layer's own routes (the back-channel logout, which reads the body, is
+/// [`backchannel_logout`]).
+pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response<Bytes> {
+    if let Some(refused) = route.refuse_method(&parts.method) {
+        return refused;
     }
     match route {
         Route::Login => login::start(shared, &parts),
@@ -84,8 +99,11 @@ pub(crate) async fn handle(shared: &Web, route: Route, parts: Parts) -> Response
             let token = shared.domain_verification.clone().unwrap_or_default();
             pages::text(StatusCode::OK, token)
         }
-        // Answered by the service once the session is resolved: see `me`.
-        Route::Me => pages::text(StatusCode::NOT_FOUND, "not found".into()),
+        // Answered by the service once the session is resolved: see `me`; the back-channel
+        // logout reads the body: see `backchannel_logout`.
+        Route::Me | Route::BackchannelLogout => {
+            pages::text(StatusCode::NOT_FOUND, "not found".into())
+        }
     }
 }
 

@@ -319,6 +319,46 @@ impl Sessions {
     pub(crate) fn clear_sealed(&self, chunks: usize) -> Vec<HeaderValue> {
         sensitive(delete_chunked(SESSION_COOKIE, &self.attrs, chunks))
     }
+
+    /// The server-side store, when sessions live in one.
+    pub(crate) fn store(&self) -> Option<&Arc<dyn DynStore>> {
+        self.store.as_ref()
+    }
+
+    /// The id of the stored session the request's cookie names (whether or not it is live).
+    pub(crate) fn current_id(&self, headers: &HeaderMap) -> Option<SessionId> {
+        self.store.as_ref()?;
+        self.session_id(&RequestCookies::parse(headers))
+    }
+
+    /// The live stored sessions of `sub`, opened: each one's id and data, and when it ends.
+    ///
+    /// # Errors
+    /// When there is no store, or it fails.
+    pub(crate) async fn list(
+        &self,
+        sub: &str,
+        now: i64,
+    ) -> Result<Vec<(SessionId, SessionData, i64)>, StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let mut sessions = Vec::new();
+        for id in store.list_by_sub(sub).await? {
+            let Some(stored) = store.load(&id).await? else {
+                continue;
+            };
+            let data = std::str::from_utf8(stored.data())
+                .ok()
+                .and_then(|sealed| self.sealer.open(&record_name(&id), sealed))
+                .and_then(|json| serde_json::from_slice::<SessionData>(&json).ok());
+            if let Some(data) = data.filter(|d| d.sub == sub && self.is_live(d, now)) {
+                let expires_at = stored.expires_at().min(self.expires_at(&data));
+                sessions.push((id, data, expires_at));
+            }
+        }
+        Ok(sessions)
+    }
 }
 
 /// The name a stored session is sealed under: bound to its id, so a record copied under

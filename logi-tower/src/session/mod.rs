@@ -4,4 +4,5 @@
 pub(crate) mod cookie;
 pub(crate) mod data;
 pub(crate) mod manager;
+pub(crate) mod signout;
 pub(crate) mod store;

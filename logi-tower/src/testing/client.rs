@@ -28,6 +28,9 @@ pub struct TestClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// The scopes the client may request (`profile` counts as `profile:basic`); `None` allows any.
     pub allowed_scopes: Option<Vec<String>>,
+    /// Where the provider POSTs a back-channel logout token when the user signs out at its
+    /// end-session endpoint (OpenID Connect Back-Channel Logout 1.0); `None`: no delivery.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl TestClient {
@@ -61,6 +64,7 @@ impl TestClient {
             redirect_uris: strings(redirect_uris),
             post_logout_redirect_uris: Vec::new(),
             allowed_scopes: None,
+            backchannel_logout_uri: None,
         }
     }
 
@@ -76,7 +80,17 @@ impl TestClient {
             redirect_uris: strings(redirect_uris),
             post_logout_redirect_uris: Vec::new(),
             allowed_scopes: None,
+            backchannel_logout_uri: None,
         }
+    }
+
+    /// Registers the client's back-channel logout endpoint: signing out at the provider's
+    /// end-session endpoint then POSTs a logout token (`sub` and `sid` of the signed-out
+    /// session) there before answering.
+    #[must_use]
+    pub fn with_backchannel_logout_uri(mut self, uri: impl Into<String>) -> Self {
+        self.backchannel_logout_uri = Some(uri.into());
+        self
     }
 
     /// Replaces the registered post-logout redirect URIs.
@@ -143,6 +157,7 @@ impl fmt::Debug for TestClient {
             .field("redirect_uris", &self.redirect_uris)
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .field("allowed_scopes", &self.allowed_scopes)
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
             .finish()
     }
 }

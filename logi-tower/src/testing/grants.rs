@@ -228,6 +228,17 @@ impl Grants {
         self.revoked_access_tokens.insert(jti.to_owned());
     }
 
+    /// The sessions of `sub` that were not revoked, oldest first.
+    pub(crate) fn session_ids(&self, sub: &str) -> Vec<String> {
+        let mut sessions: Vec<(&String, &Session)> = self
+            .sessions
+            .iter()
+            .filter(|(_, session)| session.sub == sub && !session.revoked)
+            .collect();
+        sessions.sort_by_key(|(sid, session)| (session.auth_time, *sid));
+        sessions.into_iter().map(|(sid, _)| sid.clone()).collect()
+    }
+
     /// Whether the access token `jti`, issued in session `sid`, was revoked.
     pub(crate) fn access_token_revoked(&self, jti: &str, sid: Option<&str>) -> bool {
         self.revoked_access_tokens.contains(jti)

@@ -2,12 +2,13 @@
 //!
 //! [`TestProvider`] serves logi's endpoints over real HTTP/1.1 on a loopback port: discovery,
 //! JWKS, authorization (PKCE S256 required), token (authorization code and rotating refresh
-//! tokens with reuse detection), userinfo, revocation (RFC 7009) and RP-initiated logout. It
+//! tokens with reuse detection), userinfo, revocation (RFC 7009) and RP-initiated logout (which
+//! delivers a back-channel logout to a client that registered a `backchannel_logout_uri`). It
 //! answers with logi's exact error codes, descriptions and JSON shape, counts the calls to every
 //! endpoint, and injects faults on demand (a delay, an error status, a dropped connection).
 //!
 //! It also mints tokens directly ([`TestProvider::sign_claims`],
-//! [`TestProvider::access_token`]) so a test can present valid, expired or forged tokens to the
+//! [`TestProvider::access_token`], [`TestProvider::logout_token`]) so a test can present valid, expired or forged tokens to the
 //! code under test without running a browser flow.
 //!
 //! ```
@@ -43,6 +44,7 @@
 mod client;
 mod grants;
 mod keys;
+mod logout_token;
 mod provider;
 mod respond;
 mod routes;
@@ -54,6 +56,7 @@ mod user;
 use std::time::Duration;
 
 pub use self::client::TestClient;
+pub use self::logout_token::LogoutTokenBuilder;
 pub use self::provider::{TestProvider, TestProviderBuilder};
 pub use self::session::TestSession;
 pub use self::user::TestUser;

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::keys::{SigningKey, random_hex};
 use super::server;
 use super::state::{Config, ProviderState};
-use super::{Endpoint, Fault, TestClient, TestUser};
+use super::{Endpoint, Fault, LogoutTokenBuilder, TestClient, TestUser};
 
 /// How long [`TestProvider::shutdown`] waits for the accept loop to end.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -200,6 +200,26 @@ impl TestProvider {
         let sid = format!("sid_{}", random_hex(12));
         self.state()
             .access_token(client_id, sub, &scopes, &sid, ttl)
+    }
+
+    /// A back-channel logout token for `client_id` to sign, valid unless changed: name whose
+    /// sessions end with [`sub`](LogoutTokenBuilder::sub) and/or
+    /// [`sid`](LogoutTokenBuilder::sid).
+    pub fn logout_token(&self, client_id: &str) -> LogoutTokenBuilder {
+        LogoutTokenBuilder::new(self.clone(), client_id)
+    }
+
+    /// The provider session ids (`sid`) of `sub`'s sign-ins that were not revoked (the `sid`
+    /// their ID tokens carry), sorted by sign-in time to the second.
+    pub fn session_ids(&self, sub: &str) -> Vec<String> {
+        self.state().lock().grants.session_ids(sub)
+    }
+
+    /// The HTTP status of every back-channel logout the provider delivered to a client's
+    /// [`backchannel_logout_uri`](TestClient::backchannel_logout_uri), in order (0 when the
+    /// client did not answer within 5 seconds).
+    pub fn backchannel_logouts(&self) -> Vec<u16> {
+        self.state().lock().backchannel_logouts.clone()
     }
 
     /// Stops the server: no new connections, open ones closed. Other handles stay usable for

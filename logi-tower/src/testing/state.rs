@@ -45,6 +45,8 @@ pub(crate) struct Store {
     pub(crate) grants: Grants,
     /// Opaque access token → its claims.
     pub(crate) opaque_tokens: HashMap<String, Map<String, Value>>,
+    /// The status of each back-channel logout delivered, in order (0: no answer).
+    pub(crate) backchannel_logouts: Vec<u16>,
 }
 
 /// The state shared by every handle and the server.
@@ -80,6 +82,7 @@ impl ProviderState {
                 deny_next_authorization: false,
                 grants: Grants::default(),
                 opaque_tokens: HashMap::new(),
+                backchannel_logouts: Vec::new(),
             }),
         }
     }
@@ -266,6 +269,24 @@ impl ProviderState {
             claims.extend(user.identity_claims(&issued.scopes));
         }
         self.sign_claims(&Value::Object(claims))
+    }
+
+    /// A back-channel logout token for `client_id`, naming `sub` and `sid`.
+    pub(crate) fn logout_token(&self, client_id: &str, sub: &str, sid: &str) -> String {
+        let now = now_secs();
+        let claims = json!({
+            "iss": self.config.issuer,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 120,
+            "jti": format!("jti_{}", random_hex(12)),
+            "sub": sub,
+            "sid": sid,
+            "events": { super::logout_token::BACKCHANNEL_LOGOUT_EVENT: {} },
+        });
+        let key = self.current_key();
+        let header = json!({ "alg": "RS256", "kid": key.kid(), "typ": "logout+jwt" });
+        key.sign(&header, &claims)
     }
 
     /// The claims of a JWT this provider signed with a published key for its issuer, expired

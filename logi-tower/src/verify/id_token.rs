@@ -135,11 +135,18 @@ impl IdTokenVerifier {
     /// # Errors
     /// The first check that fails, in the contract's order.
     pub async fn verify(&self, token: &str, checks: &Checks<'_>) -> Result<IdToken, VerifyError> {
+        let payload = self.signed_payload(token).await?;
+        self.check_claims(payload, checks)
+    }
+
+    /// The payload of `token` once its structure, algorithm (RS256), `kid` and signature are
+    /// checked against the provider's keys; its claims are not checked yet.
+    pub(crate) async fn signed_payload(&self, token: &str) -> Result<Vec<u8>, VerifyError> {
         let jws = Jws::parse(token)?;
         let kid = jws.rs256_kid()?;
         let key = self.jwks.key(kid).await?;
         jws.verify_signature(&key)?;
-        self.check_claims(jws.payload, checks)
+        Ok(jws.payload)
     }
 
     fn check_claims(&self, payload: Vec<u8>, checks: &Checks<'_>) -> Result<IdToken, VerifyError> {
@@ -147,38 +154,7 @@ impl IdTokenVerifier {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;
         let now = checks.now.unwrap_or_else(|| unix(SystemTime::now()));
-
-        if claims.iss.as_deref() != Some(&*self.issuer) {
-            return Err(VerifyError::new(
-                Kind::IssMismatch,
-                "iss is not the expected issuer",
-            ));
-        }
-        check_audience(&claims, &self.client_id)?;
-        let Some(exp) = claims.exp else {
-            return Err(VerifyError::new(Kind::MissingClaim, "exp is missing"));
-        };
-        if now >= exp.saturating_add(self.skew) {
-            return Err(VerifyError::new(Kind::Expired, "the token has expired"));
-        }
-        let Some(iat) = claims.iat else {
-            return Err(VerifyError::new(Kind::MissingClaim, "iat is missing"));
-        };
-        if iat > now.saturating_add(self.skew) {
-            return Err(VerifyError::new(
-                Kind::Expired,
-                "the token was issued in the future",
-            ));
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(self.skew))
-        {
-            return Err(VerifyError::new(
-                Kind::Expired,
-                "the token is not valid yet (nbf)",
-            ));
-        }
+        let (exp, iat) = self.check_issue(&claims, now)?;
         match (checks.nonce, claims.nonce.as_deref()) {
             (Nonce::Unchecked, _) | (Nonce::AbsentOrEqual(_), None) => {}
             (Nonce::Equal(want) | Nonce::AbsentOrEqual(want), Some(got))
@@ -216,6 +192,52 @@ impl IdTokenVerifier {
             sid: claims.sid,
             payload: payload.into(),
         })
+    }
+
+    /// Checks `iss`, `aud`/`azp`, `exp`, `iat` and `nbf` (in the contract's order) against `now`;
+    /// returns `exp` and `iat`.
+    pub(crate) fn check_issue(
+        &self,
+        claims: &Registered,
+        now: i64,
+    ) -> Result<(i64, i64), VerifyError> {
+        if claims.iss.as_deref() != Some(&*self.issuer) {
+            return Err(VerifyError::new(
+                Kind::IssMismatch,
+                "iss is not the expected issuer",
+            ));
+        }
+        check_audience(claims, &self.client_id)?;
+        let Some(exp) = claims.exp else {
+            return Err(VerifyError::new(Kind::MissingClaim, "exp is missing"));
+        };
+        if now >= exp.saturating_add(self.skew) {
+            return Err(VerifyError::new(Kind::Expired, "the token has expired"));
+        }
+        let Some(iat) = claims.iat else {
+            return Err(VerifyError::new(Kind::MissingClaim, "iat is missing"));
+        };
+        if iat > now.saturating_add(self.skew) {
+            return Err(VerifyError::new(
+                Kind::Expired,
+                "the token was issued in the future",
+            ));
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(self.skew))
+        {
+            return Err(VerifyError::new(
+                Kind::Expired,
+                "the token is not valid yet (nbf)",
+            ));
+        }
+        Ok((exp, iat))
+    }
+
+    /// The clock skew allowed, in seconds.
+    pub(crate) fn clock_skew_secs(&self) -> i64 {
+        self.skew
     }
 }
 

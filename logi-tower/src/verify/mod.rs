@@ -12,6 +12,7 @@ mod claims;
 mod error;
 mod id_token;
 pub(crate) mod jws;
+pub(crate) mod logout_token;
 
 pub use access_token::{AccessTokenVerifier, VerifiedAccessToken};
 pub use error::{VerifyError, VerifyErrorKind};

@@ -22,7 +22,8 @@
 //!
 //! async fn receive(LogiWebhook(event): LogiWebhook) -> String {
 //!     if let Some(sub) = event.access_withdrawn_from() {
-//!         // End `sub`'s sessions, drop their tokens.
+//!         // Drop `sub`'s data and tokens (their sessions end by themselves with
+//!         // `WebhookVerifierBuilder::end_sessions`).
 //!     }
 //!     event.name().to_owned()
 //! }
@@ -34,6 +35,13 @@
 //! # }
 //! # Ok::<(), logi::ConfigError>(())
 //! ```
+//!
+//! ## Ending sessions
+//!
+//! Give the verifier [`LogiLayer::sessions`](crate::LogiLayer::sessions) with
+//! [`WebhookVerifierBuilder::end_sessions`] and every access-withdrawing event (`user.deleted`,
+//! `user.unlinked`, `consent.revoked`, `token.revoked`, `user.grants_revoked`) ends that user's
+//! sessions before the handler runs, through the same mechanism as a back-channel logout.
 //!
 //! ## What the signature does not cover
 //!
@@ -99,6 +107,10 @@ pub enum WebhookErrorKind {
     MalformedPayload,
     /// The replay memory is full of deliveries still inside their window: 503, retry later.
     TooManyDeliveries,
+    /// The event withdraws a user's access and the verifier ends their sessions
+    /// ([`WebhookVerifierBuilder::end_sessions`]), but they could not be ended right now: 503,
+    /// and the delivery is not remembered, so that its redelivery is tried again.
+    SessionsUnavailable,
     /// No [`WebhookVerifier`] was found for the extractor: a bug in the app's wiring, 500.
     VerifierMissing,
 }
@@ -121,16 +133,17 @@ impl WebhookErrorKind {
             Self::UnreadableBody => "unreadable_body",
             Self::MalformedPayload => "malformed_payload",
             Self::TooManyDeliveries => "too_many_deliveries",
+            Self::SessionsUnavailable => "sessions_unavailable",
             Self::VerifierMissing => "verifier_missing",
         }
     }
 
     /// The response status: 401 for every refusal of the delivery, 503 when the replay memory is
-    /// full, 500 when the app forgot the verifier.
+    /// full or the user's sessions cannot be ended, 500 when the app forgot the verifier.
     #[must_use]
     pub fn status(self) -> StatusCode {
         match self {
-            Self::TooManyDeliveries => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyDeliveries | Self::SessionsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::VerifierMissing => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -151,6 +164,9 @@ impl WebhookErrorKind {
             Self::UnreadableBody => "the body could not be read",
             Self::MalformedPayload => "the body is not a JSON object naming its event",
             Self::TooManyDeliveries => "too many recent deliveries; retry later",
+            Self::SessionsUnavailable => {
+                "the user's sessions cannot be ended right now; retry later"
+            }
             Self::VerifierMissing => {
                 "no WebhookVerifier: is `Extension(verifier)` or `WebhookLayer` installed in front of this route?"
             }

@@ -51,6 +51,11 @@ impl ReplayCache {
         self.seen.insert(mac, forget_after);
         Ok(())
     }
+
+    /// Forgets `mac`: its delivery was not acted on, so a redelivery must be accepted.
+    pub(crate) fn forget(&mut self, mac: &[u8; MAC_LEN]) {
+        self.seen.remove(mac);
+    }
 }
 
 #[cfg(test)]

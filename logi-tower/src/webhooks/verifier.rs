@@ -18,7 +18,7 @@ use super::event::LogiEvent;
 use super::replay::{Refused, ReplayCache};
 use super::signature::{self, MAX_KID_LEN, Signature};
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookError, WebhookErrorKind};
-use crate::{ConfigError, Secret};
+use crate::{ConfigError, LogiSessions, Secret};
 
 /// The error a key-fetching hook may return; it is logged, and the delivery refused.
 pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
@@ -67,6 +67,8 @@ struct Inner {
     /// The unknown kids fetched for recently, and when. Held across the fetch, so that fetches
     /// run one at a time and a delivery waiting on one sees the keys it installed.
     fetched: tokio::sync::Mutex<HashMap<String, Instant>>,
+    /// Where the sessions of a user whose access an event withdraws are ended.
+    end_sessions: Option<LogiSessions>,
 }
 
 #[derive(Default)]
@@ -211,7 +213,34 @@ impl WebhookVerifier {
                 }
             })?;
 
-        LogiEvent::parse(body, kid.map(str::to_owned), timestamp)
+        let event = LogiEvent::parse(body, kid.map(str::to_owned), timestamp)?;
+        if let (Some(sessions), Some(sub)) =
+            (&self.inner.end_sessions, event.access_withdrawn_from())
+        {
+            match sessions.end_all(sub).await {
+                Ok(ended) => tracing::info!(
+                    sub,
+                    ?ended,
+                    event = event.name(),
+                    "ended the sessions of a user whose access was withdrawn"
+                ),
+                Err(error) => {
+                    tracing::warn!(
+                        %error,
+                        event = event.name(),
+                        "could not end the sessions of a user whose access was withdrawn"
+                    );
+                    // Forgotten, so that logi's redelivery is accepted and tried again.
+                    self.inner
+                        .replay
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .forget(&mac);
+                    return Err(WebhookErrorKind::SessionsUnavailable);
+                }
+            }
+        }
+        Ok(event)
     }
 
     /// The signature headers, parsed, with the timestamp inside the tolerance.
@@ -367,6 +396,7 @@ impl fmt::Debug for WebhookVerifier {
             .field("tolerance", &self.inner.tolerance)
             .field("max_body_bytes", &self.inner.max_body_bytes)
             .field("fetches_unknown_kids", &self.inner.fetch.is_some())
+            .field("ends_sessions", &self.inner.end_sessions.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -436,6 +466,7 @@ pub struct WebhookVerifierBuilder {
     max_body_bytes: usize,
     replay_capacity: usize,
     fetch: Option<FetchKeys>,
+    end_sessions: Option<LogiSessions>,
 }
 
 impl Default for WebhookVerifierBuilder {
@@ -447,6 +478,7 @@ impl Default for WebhookVerifierBuilder {
             max_body_bytes: WebhookVerifier::DEFAULT_MAX_BODY_BYTES,
             replay_capacity: WebhookVerifier::DEFAULT_REPLAY_CAPACITY,
             fetch: None,
+            end_sessions: None,
         }
     }
 }
@@ -550,14 +582,51 @@ impl WebhookVerifierBuilder {
         self
     }
 
+    /// Ends the sessions of the user an access-withdrawing event names (`user.deleted`,
+    /// `user.unlinked`, `consent.revoked`, `token.revoked`, `user.grants_revoked`: see
+    /// [`LogiEvent::access_withdrawn_from`]) before the delivery reaches the handler, through
+    /// [`LogiSessions::end_all`]: deleted from a session store, or signed out through the
+    /// sign-out denylist for cookie sessions, on every instance. When they cannot be ended (the
+    /// store or coordination is unreachable) the delivery is answered 503
+    /// (`sessions_unavailable`) and not remembered, so that logi's redelivery tries again.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), logi::ConfigError> {
+    /// use logi::LogiLayer;
+    /// use logi::webhooks::WebhookVerifier;
+    ///
+    /// let logi = LogiLayer::from_env().await?;
+    /// let verifier = WebhookVerifier::builder()
+    ///     .secrets("k1:whsec_…")
+    ///     .end_sessions(logi.sessions())
+    ///     .build()?;
+    /// # let _ = verifier; Ok(()) }
+    /// ```
+    pub fn end_sessions(mut self, sessions: LogiSessions) -> Self {
+        self.end_sessions = Some(sessions);
+        self
+    }
+
     /// Checks the settings and builds the verifier.
     ///
     /// # Errors
     /// No secret and no fetch hook; an empty secret or a malformed `kid`; a `kid` given twice; a
-    /// body limit of 0 or a replay capacity of 0.
+    /// body limit of 0 or a replay capacity of 0; [`end_sessions`](Self::end_sessions) with the
+    /// sessions of a layer that does not sign users in.
     pub fn build(self) -> Result<WebhookVerifier, ConfigError> {
         if let Some(error) = self.spec_error {
             return Err(error);
+        }
+        if self
+            .end_sessions
+            .as_ref()
+            .is_some_and(|s| !s.has_sessions())
+        {
+            return Err(ConfigError::Invalid {
+                setting: "end_sessions",
+                reason: "names a LogiLayer that does not sign users in (it has no sessions)"
+                    .to_owned(),
+            });
         }
         if self.keys.is_empty() && self.fetch.is_none() {
             return Err(ConfigError::Missing(SECRETS_SETTING));
@@ -594,6 +663,7 @@ impl WebhookVerifierBuilder {
                 replay: Mutex::new(ReplayCache::new(self.replay_capacity)),
                 fetch: self.fetch,
                 fetched: tokio::sync::Mutex::new(HashMap::new()),
+                end_sessions: self.end_sessions,
             }),
         })
     }

@@ -85,7 +85,6 @@ pub(crate) trait DynCoordination: Send + Sync + 'static {
     ) -> StoreFuture<'a, bool>;
     fn insert<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()>;
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
-    #[expect(dead_code, reason = "the sign-out list reads several records at once")]
     fn get_many<'a>(&'a self, keys: &'a [&'a str]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>>;
     fn remove_if<'a>(&'a self, key: &'a str, value: &'a [u8]) -> StoreFuture<'a, bool>;
 }

@@ -308,6 +308,9 @@ pub(crate) trait DynStore: Send + Sync + 'static {
     fn load<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, Option<StoredSession>>;
     fn save<'a>(&'a self, id: &'a SessionId, session: &'a StoredSession) -> StoreFuture<'a, ()>;
     fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()>;
+    fn delete_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, usize>;
+    fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize>;
+    fn list_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<SessionId>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -319,6 +322,15 @@ impl<T: SessionStore> DynStore for T {
     }
     fn delete<'a>(&'a self, id: &'a SessionId) -> StoreFuture<'a, ()> {
         Box::pin(SessionStore::delete(self, id))
+    }
+    fn delete_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, usize> {
+        Box::pin(SessionStore::delete_by_sub(self, sub))
+    }
+    fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize> {
+        Box::pin(SessionStore::delete_by_sid(self, sid))
+    }
+    fn list_by_sub<'a>(&'a self, sub: &'a str) -> StoreFuture<'a, Vec<SessionId>> {
+        Box::pin(SessionStore::list_by_sub(self, sub))
     }
 }
 

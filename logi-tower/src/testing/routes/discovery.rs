@@ -39,6 +39,8 @@ pub(super) async fn configuration(State(provider): Provider) -> Response {
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     if config.end_session_endpoint {
         document["end_session_endpoint"] = url(Endpoint::EndSession).into();

@@ -1,4 +1,7 @@
-//! The end-session endpoint (OpenID Connect RP-initiated logout).
+//! The end-session endpoint (OpenID Connect RP-initiated logout), and the back-channel logout
+//! it delivers to the signed-out client.
+
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -16,6 +19,7 @@ pub(super) async fn end_session_query(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
+    deliver_backchannel_logout(&provider, query.as_bytes()).await;
     respond(&request_id, end_session(&provider, query.as_bytes()))
 }
 
@@ -25,7 +29,50 @@ pub(super) async fn end_session_form(
     request_id: RequestId,
     body: Bytes,
 ) -> Response {
+    deliver_backchannel_logout(&provider, &body).await;
     respond(&request_id, end_session(&provider, &body))
+}
+
+/// How long a client's back-channel logout endpoint has to answer.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// When the request names a valid ID token of a client with a back-channel logout URI, POSTs
+/// that client a logout token for the token's `sub` and `sid`, and records the answer's status.
+async fn deliver_backchannel_logout(provider: &ProviderState, input: &[u8]) {
+    let Ok(params) = Params::parse(input) else {
+        return;
+    };
+    let Some(claims) = params
+        .get("id_token_hint")
+        .and_then(|hint| provider.own_jwt(hint))
+    else {
+        return;
+    };
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let (Some(sub), Some(sid)) = (text("sub"), text("sid")) else {
+        return;
+    };
+    let Some(client_id) = audience_of(&claims) else {
+        return;
+    };
+    let Some(uri) = provider
+        .client(&client_id)
+        .and_then(|client| client.backchannel_logout_uri)
+    else {
+        return;
+    };
+    let token = provider.logout_token(&client_id, sub, sid);
+    let status = match reqwest::Client::new()
+        .post(&uri)
+        .form(&[("logout_token", token)])
+        .timeout(DELIVERY_TIMEOUT)
+        .send()
+        .await
+    {
+        Ok(response) => response.status().as_u16(),
+        Err(_) => 0,
+    };
+    provider.lock().backchannel_logouts.push(status);
 }
 
 /// Redirects to a `post_logout_redirect_uri` registered for the client named by
@@ -72,7 +119,11 @@ fn end_session(provider: &ProviderState, input: &[u8]) -> Result<Response, OAuth
 
 /// The client an ID token (expired or not) was issued to.
 fn audience(provider: &ProviderState, id_token: &str) -> Option<String> {
-    let claims = provider.own_jwt(id_token)?;
+    audience_of(&provider.own_jwt(id_token)?)
+}
+
+/// The client named first in `aud`.
+fn audience_of(claims: &serde_json::Map<String, Value>) -> Option<String> {
     let audience = match claims.get("aud")? {
         Value::String(audience) => audience.as_str(),
         Value::Array(audiences) => audiences.first()?.as_str()?,

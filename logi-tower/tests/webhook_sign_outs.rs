@@ -1,0 +1,265 @@
+//! Webhooks that withdraw a user's access end that user's sessions, over real HTTP: a verifier
+//! built with `end_sessions(logi.sessions())` in front of an app's webhook route (through the
+//! `LogiWebhook` extractor and through `WebhookLayer`), deliveries signed here, browsers that
+//! show whether they are still signed in.
+
+#![cfg(all(feature = "testing", feature = "axum", feature = "webhooks"))]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use axum::routing::post;
+use axum::{Extension, Router};
+use logi::testing::TestProvider;
+use logi::webhooks::{LogiWebhook, WebhookLayer, WebhookVerifier};
+use logi::{Coordination, LogiLayer, MemoryStore, StoreError};
+use serde_json::{Value, json};
+use support::{App, Browser, start_app};
+
+const SECRET: &str = "whsec_one_0123456789";
+const USER: &str = "user-0001";
+
+/// The test app, with a webhook route behind the extractor and one behind the layer, both
+/// ending sessions.
+fn routes(logi: &LogiLayer) -> Router {
+    let verifier = WebhookVerifier::builder()
+        .secret("k1", SECRET)
+        .end_sessions(logi.sessions())
+        .build()
+        .unwrap();
+    let layered = Router::new()
+        .route(
+            "/webhooks/layer",
+            post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
+        )
+        .layer(WebhookLayer::new(verifier.clone()));
+    support::routes(logi)
+        .route(
+            "/webhooks/logi",
+            post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
+        )
+        .layer(Extension(verifier))
+        .merge(layered)
+}
+
+fn signature(body: &[u8]) -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+    let hex: String = hmac::sign(&key, body)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},kid=k1,v1={hex}")
+}
+
+/// Delivers `event` to `path`, signed; the status and body.
+async fn deliver(app: &App, path: &str, event: &Value) -> (u16, String) {
+    let body = event.to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.origin))
+        .header("x-logi-signature", signature(body.as_bytes()))
+        .header("content-type", "application/json")
+        .body(body)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn dashboard(browser: &mut Browser, app: &App) -> u16 {
+    browser
+        .navigate(&format!("{}/dashboard", app.origin))
+        .await
+        .status
+}
+
+/// Each access-withdrawing event ends the user's sessions, through either route; other events
+/// and other users leave them alone.
+async fn withdrawing_events_end_sessions(app: &App) {
+    let mut browser = Browser::new();
+    browser.sign_in(app, "/").await;
+    assert_eq!(dashboard(&mut browser, app).await, 200);
+
+    // Not access-withdrawing, or about someone else: nothing ends.
+    for event in [
+        json!({"type": "user.merged", "data": {"sub": USER}}),
+        json!({"type": "user.deleted", "data": {"sub": "user-0002"}}),
+        json!({"type": "consent.revoked"}),
+    ] {
+        let (status, body) = deliver(app, "/webhooks/logi", &event).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(dashboard(&mut browser, app).await, 200, "{event}");
+    }
+
+    let withdrawing = [
+        ("user.deleted", json!({"sub": USER})),
+        ("user.unlinked", json!({"data": {"sub": USER}})),
+        ("consent.revoked", json!({"user": {"sub": USER}})),
+        ("token.revoked", json!({"data": {"sub": USER}})),
+        ("user.grants_revoked", json!({"sub": USER})),
+    ];
+    for (i, (name, who)) in withdrawing.into_iter().enumerate() {
+        // Sign-outs end the sessions signed in up to their second.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        browser.sign_in(app, "/").await;
+        assert_eq!(dashboard(&mut browser, app).await, 200, "{name}");
+        let mut event = who;
+        event["type"] = name.into();
+        event["id"] = format!("evt_{i}").into();
+        let path = if i % 2 == 0 {
+            "/webhooks/logi"
+        } else {
+            "/webhooks/layer"
+        };
+        let (status, body) = deliver(app, path, &event).await;
+        assert_eq!((status, body.as_str()), (200, name));
+        assert_eq!(
+            dashboard(&mut browser, app).await,
+            302,
+            "{name} ends the session"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_memory_store() {
+    let app = start_app(
+        TestProvider::builder(),
+        |b| b.session_store(MemoryStore::new()),
+        routes,
+    )
+    .await;
+    withdrawing_events_end_sessions(&app).await;
+    assert!(app.logi.sessions().list(USER).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_cookie_sessions() {
+    let app = start_app(TestProvider::builder(), |b| b, routes).await;
+    withdrawing_events_end_sessions(&app).await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn with_a_redis_store() {
+    let Some(server) = support::redis_server::RedisServer::start("webhook sign-outs on Redis")
+    else {
+        return;
+    };
+    let store = logi::RedisStore::connect(&server.url).await.unwrap();
+    let app = start_app(TestProvider::builder(), |b| b.session_store(store), routes).await;
+    withdrawing_events_end_sessions(&app).await;
+}
+
+/// A coordination that can be made to fail, around a `MemoryStore`.
+#[derive(Clone, Default)]
+struct Flaky {
+    inner: MemoryStore,
+    down: Arc<AtomicBool>,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::unavailable("down for the test"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Coordination for Flaky {
+    async fn insert_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.insert_if_absent(key, value, ttl).await
+    }
+    async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        self.check()?;
+        Coordination::insert(&self.inner, key, value, ttl).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check()?;
+        Coordination::get(&self.inner, key).await
+    }
+    async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.remove_if(key, value).await
+    }
+}
+
+/// Sessions that cannot be ended right now: the delivery is 503 and not remembered, so logi's
+/// redelivery of the same signed body ends them once the coordination is back.
+#[tokio::test]
+async fn a_delivery_whose_sessions_cannot_be_ended_is_503_and_retried() {
+    let flaky = Flaky::default();
+    let configured = flaky.clone();
+    let app = start_app(
+        TestProvider::builder(),
+        |b| b.coordination(configured),
+        routes,
+    )
+    .await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    assert_eq!(dashboard(&mut browser, &app).await, 200);
+
+    let event = json!({"type": "user.deleted", "sub": USER});
+    let body = event.to_string();
+    let signature = signature(body.as_bytes());
+    let send = || {
+        reqwest::Client::new()
+            .post(format!("{}/webhooks/logi", app.origin))
+            .header("x-logi-signature", signature.clone())
+            .body(body.clone())
+            .send()
+    };
+    flaky.down.store(true, Ordering::SeqCst);
+    let reply = send().await.unwrap();
+    assert_eq!(reply.status(), 503);
+    let refused: Value = reply.json().await.unwrap();
+    assert_eq!(refused["error"], "sessions_unavailable");
+    flaky.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        dashboard(&mut browser, &app).await,
+        200,
+        "nothing ended yet"
+    );
+
+    let reply = send().await.unwrap();
+    assert_eq!(reply.status(), 200, "the redelivery is accepted");
+    assert_eq!(dashboard(&mut browser, &app).await, 302);
+    let replayed = send().await.unwrap();
+    assert_eq!(replayed.status(), 401, "and then remembered");
+}
+
+/// A verifier that would end the sessions of a layer without any is refused when built.
+#[tokio::test]
+async fn ending_sessions_needs_a_layer_that_signs_users_in() {
+    let provider = TestProvider::start().await.unwrap();
+    let api = LogiLayer::builder()
+        .issuer(provider.issuer())
+        .audience("logi_api")
+        .build()
+        .await
+        .unwrap();
+    let error = WebhookVerifier::builder()
+        .secret("k1", SECRET)
+        .end_sessions(api.sessions())
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("end_sessions"), "{error}");
+}
