@@ -144,17 +144,24 @@ impl MemoryRecords {
         records.len() < MAX_RECORDS
     }
 
-    pub(crate) fn insert_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> bool {
+    /// Fails when full, rather than answering `false`: that would read as a record already
+    /// there (a held lock, a replayed logout token).
+    pub(crate) fn insert_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut records = self.lock();
         if records.get(key).is_some_and(|(_, until)| *until > now) {
-            return false;
+            return Ok(false);
         }
         if !Self::room(&mut records, now) {
-            return false;
+            return Err(StoreError::unavailable("too many coordination records"));
         }
         records.insert(key.to_owned(), (value.to_vec(), now + ttl));
-        true
+        Ok(true)
     }
 
     pub(crate) fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
@@ -195,16 +202,32 @@ mod tests {
     #[test]
     fn records_expire_and_only_their_holder_removes_them() {
         let records = MemoryRecords::default();
-        assert!(records.insert_if_absent("lock", b"a", Duration::from_secs(60)));
-        assert!(!records.insert_if_absent("lock", b"b", Duration::from_secs(60)));
+        assert!(
+            records
+                .insert_if_absent("lock", b"a", Duration::from_secs(60))
+                .unwrap()
+        );
+        assert!(
+            !records
+                .insert_if_absent("lock", b"b", Duration::from_secs(60))
+                .unwrap()
+        );
         assert!(!records.remove_if("lock", b"b"));
         assert_eq!(records.get("lock").as_deref(), Some(&b"a"[..]));
         assert!(records.remove_if("lock", b"a"));
         assert_eq!(records.get("lock"), None);
         // An expired record counts as absent.
-        assert!(records.insert_if_absent("gone", b"a", Duration::ZERO));
+        assert!(
+            records
+                .insert_if_absent("gone", b"a", Duration::ZERO)
+                .unwrap()
+        );
         assert_eq!(records.get("gone"), None);
-        assert!(records.insert_if_absent("gone", b"b", Duration::from_secs(60)));
+        assert!(
+            records
+                .insert_if_absent("gone", b"b", Duration::from_secs(60))
+                .unwrap()
+        );
         records
             .insert("gone", b"c", Duration::from_secs(60))
             .unwrap();

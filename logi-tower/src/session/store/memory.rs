@@ -217,7 +217,7 @@ impl Coordination for MemoryStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        Ok(self.records.insert_if_absent(key, value, ttl))
+        self.records.insert_if_absent(key, value, ttl)
     }
 
     async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
