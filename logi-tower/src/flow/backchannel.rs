@@ -28,6 +28,9 @@ use crate::verify::logout_token;
 /// The largest body read: a logout token at its largest, and room for other parameters.
 const MAX_BODY: usize = MAX_TOKEN_LEN + 4 * 1024;
 
+/// How long the body may take to arrive.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long the provider is asked to wait before retrying a logout that could not be done.
 const RETRY_AFTER_SECS: Duration = Duration::from_secs(5);
 
@@ -39,9 +42,10 @@ pub(crate) async fn receive<B: Body>(web: &Web, parts: Parts, body: B) -> Respon
     if !is_form(&parts.headers) {
         return invalid("the body must be application/x-www-form-urlencoded");
     }
-    let body = match read(body, &parts.headers).await {
-        Ok(body) => body,
-        Err(why) => return invalid(why),
+    let body = match tokio::time::timeout(READ_TIMEOUT, read(body, &parts.headers)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(why)) => return invalid(why),
+        Err(_) => return invalid("the body was not sent in time"),
     };
     let mut tokens = url::form_urlencoded::parse(&body)
         .filter(|(name, _)| name == "logout_token")
