@@ -10,72 +10,31 @@ mod support;
 use std::time::Duration;
 
 use logi::testing::{TestClient, TestProvider};
-use logi::{LogiLayer, LogiLayerBuilder, MemoryStore, SessionKeys, SessionStore};
+use logi::{LogiLayerBuilder, MemoryStore, SessionStore};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Browser, CLIENT_ID, CLIENT_SECRET, Reply, SESSION_KEY, start_with};
-use tokio::net::TcpListener;
+use support::{Browser, CLIENT_ID, CLIENT_SECRET, Instances, Reply, start_with};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
 const USER: &str = "user-0001";
 
-/// Several instances of one app, each its own layer and listener, and one provider.
-struct Cluster {
-    provider: TestProvider,
-    origins: Vec<String>,
-}
-
 /// Starts `n` instances, each with a layer configured by `configure` (called once per
-/// instance, so each gets its own store or coordination connection).
-async fn cluster<F, Fut>(n: usize, configure: F) -> Cluster
+/// instance, so each gets its own store or coordination connection); the provider delivers
+/// back-channel logouts to the first.
+async fn cluster<F, Fut>(n: usize, configure: F) -> Instances
 where
     F: Fn(LogiLayerBuilder) -> Fut,
     Fut: Future<Output = LogiLayerBuilder>,
 {
-    let mut listeners = Vec::new();
-    for _ in 0..n {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    let origins: Vec<String> = listeners
-        .iter()
-        .map(|l| format!("http://127.0.0.1:{}", l.local_addr().unwrap().port()))
-        .collect();
-    let provider = TestProvider::builder()
-        .client(
-            TestClient::confidential(
-                CLIENT_ID,
-                CLIENT_SECRET,
-                origins.iter().map(|o| format!("{o}/auth/callback")),
-            )
-            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/")))
-            .with_backchannel_logout_uri(format!("{}/auth/backchannel-logout", origins[0])),
-        )
-        .start()
-        .await
-        .unwrap();
-    for (listener, origin) in listeners.into_iter().zip(&origins) {
-        let builder = LogiLayer::builder()
-            .issuer(provider.issuer())
-            .client_id(CLIENT_ID)
-            .client_secret(CLIENT_SECRET)
-            .redirect_uri(format!("{origin}/auth/callback"))
-            .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
-        let logi = configure(builder).await.build().await.unwrap();
-        let app = support::routes(&logi).layer(logi);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    }
-    Cluster { provider, origins }
+    let client = |client: TestClient, origins: &[String]| {
+        client.with_backchannel_logout_uri(format!("{}/auth/backchannel-logout", origins[0]))
+    };
+    support::start_instances_with(TestProvider::builder(), n, client, configure).await
 }
 
 /// Signs `browser` in on `origin` through the provider.
 async fn sign_in(browser: &mut Browser, origin: &str) {
-    let to_provider = browser
-        .navigate(&format!("{origin}/auth/login?return_to=%2F"))
-        .await;
-    assert_eq!(to_provider.status, 302);
-    let to_callback = browser.navigate(to_provider.location()).await;
-    assert_eq!(to_callback.status, 302, "{}", to_callback.body);
-    let signed_in = browser.navigate(to_callback.location()).await;
+    let signed_in = browser.sign_in_at(origin, "/").await;
     assert_eq!(signed_in.status, 302, "{}", signed_in.body);
     assert!(browser.cookies.contains_key(SESSION_COOKIE));
 }
@@ -132,7 +91,7 @@ async fn next_second() {
 /// The shared scenario: a user signed in on the first instance, signed out by a logout token
 /// the second instance receives, is signed out on both, and can sign in again; then the same
 /// by provider session (`sid`), which ends that sign-in only.
-async fn logout_everywhere(cluster: &Cluster) {
+async fn logout_everywhere(cluster: &Instances) {
     let (first, second) = (&cluster.origins[0], &cluster.origins[1]);
     let mut browser = Browser::new();
     sign_in(&mut browser, first).await;

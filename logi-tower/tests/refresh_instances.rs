@@ -21,12 +21,7 @@ const REQUESTS: usize = 500;
 /// statuses.
 async fn expired_session_requests(instances: &Instances) -> Vec<u16> {
     let mut browser = Browser::new();
-    let first = &instances.origins[0];
-    let to_provider = browser
-        .navigate(&format!("{first}/auth/login?return_to=%2F"))
-        .await;
-    let to_callback = browser.navigate(to_provider.location()).await;
-    let signed_in = browser.navigate(to_callback.location()).await;
+    let signed_in = browser.sign_in_at(&instances.origins[0], "/").await;
     assert_eq!(signed_in.status, 302, "{}", signed_in.body);
     let cookie = format!("{SESSION_COOKIE}={}", browser.cookies[SESSION_COOKIE].0);
     // The provider's access tokens live 2 s: past it, every request needs a refresh.
@@ -136,11 +131,7 @@ async fn without_its_coordination_an_instance_does_not_refresh_and_keeps_the_ses
     .await;
     let origin = &instances.origins[0];
     let mut browser = Browser::new();
-    let to_provider = browser
-        .navigate(&format!("{origin}/auth/login?return_to=%2F"))
-        .await;
-    let to_callback = browser.navigate(to_provider.location()).await;
-    browser.navigate(to_callback.location()).await;
+    browser.sign_in_at(origin, "/").await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     server.stop();

@@ -511,11 +511,7 @@ async fn two_instances_share_sessions_and_sign_outs_through_redis() {
     // Sign in on the first instance. (The test browser sends its cookies to both instances, as
     // a browser does to one site behind a load balancer.)
     let mut browser = Browser::new();
-    let to_provider = browser
-        .navigate(&format!("{first}/auth/login?return_to=%2F"))
-        .await;
-    let to_callback = browser.navigate(to_provider.location()).await;
-    let signed_in = browser.navigate(to_callback.location()).await;
+    let signed_in = browser.sign_in_at(first, "/").await;
     assert_eq!(signed_in.status, 302, "{}", signed_in.body);
     for origin in [first, second] {
         let page = browser.navigate(&format!("{origin}/dashboard")).await;

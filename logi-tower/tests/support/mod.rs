@@ -126,6 +126,21 @@ where
     F: Fn(logi::LogiLayerBuilder) -> Fut,
     Fut: std::future::Future<Output = logi::LogiLayerBuilder>,
 {
+    start_instances_with(provider, count, |client, _| client, configure).await
+}
+
+/// [`start_instances`], with the provider's registration of the app changed by `client` (given
+/// the instances' origins).
+pub async fn start_instances_with<F, Fut>(
+    provider: logi::testing::TestProviderBuilder,
+    count: usize,
+    client: impl FnOnce(TestClient, &[String]) -> TestClient,
+    configure: F,
+) -> Instances
+where
+    F: Fn(logi::LogiLayerBuilder) -> Fut,
+    Fut: std::future::Future<Output = logi::LogiLayerBuilder>,
+{
     let mut listeners = Vec::new();
     for _ in 0..count {
         listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
@@ -134,15 +149,14 @@ where
         .iter()
         .map(|l| format!("http://127.0.0.1:{}", l.local_addr().unwrap().port()))
         .collect();
+    let registration = TestClient::confidential(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        origins.iter().map(|o| format!("{o}/auth/callback")),
+    )
+    .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/")));
     let provider = provider
-        .client(
-            TestClient::confidential(
-                CLIENT_ID,
-                CLIENT_SECRET,
-                origins.iter().map(|o| format!("{o}/auth/callback")),
-            )
-            .with_post_logout_redirect_uris(origins.iter().map(|o| format!("{o}/"))),
-        )
+        .client(client(registration, &origins))
         .start()
         .await
         .unwrap();
@@ -293,9 +307,13 @@ impl Browser {
     /// Signs in from `/auth/login?return_to=…` through the provider and the callback; returns
     /// the callback's reply.
     pub async fn sign_in(&mut self, app: &App, return_to: &str) -> Reply {
+        self.sign_in_at(&app.origin, return_to).await
+    }
+
+    /// [`Browser::sign_in`] on the app at `origin`.
+    pub async fn sign_in_at(&mut self, origin: &str, return_to: &str) -> Reply {
         let login = format!(
-            "{}/auth/login?return_to={}",
-            app.origin,
+            "{origin}/auth/login?return_to={}",
             url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
         );
         let to_provider = self.navigate(&login).await;
