@@ -139,7 +139,7 @@ impl IdTokenVerifier {
         let kid = jws.rs256_kid()?;
         let key = self.jwks.key(kid).await?;
         jws.verify_signature(&key)?;
-        self.check_claims(jws.payload, checks)
+        self.check_claims(jws.into_payload(), checks)
     }
 
     fn check_claims(&self, payload: Vec<u8>, checks: &Checks<'_>) -> Result<IdToken, VerifyError> {

@@ -5,25 +5,39 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
+use super::claims::Text;
 use super::{VerifyError, VerifyErrorKind as Kind};
 
 /// The largest token we look at. Real ID and access tokens are a few KiB; anything far larger
 /// is refused before decoding so that a hostile header cannot cost us memory.
 pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 
+/// Headers up to this many decoded bytes are decoded on the stack (real ones are under 100).
+const STACK_HEADER_LEN: usize = 256;
+
 /// A compact JWS split into its parts, with header and payload decoded.
 pub(crate) struct Jws<'a> {
-    pub(crate) header: Header,
+    header: Header,
     /// `BASE64URL(header) "." BASE64URL(payload)`: the bytes the signature covers.
-    pub(crate) signing_input: &'a [u8],
-    pub(crate) payload: Vec<u8>,
-    pub(crate) signature: Vec<u8>,
+    signing_input: &'a [u8],
+    /// The decoded payload followed by the decoded signature: one allocation for both.
+    decoded: Vec<u8>,
+    payload_len: usize,
+}
+
+/// What the header says, read without keeping the header.
+struct Header {
+    /// `alg` is `RS256`.
+    rs256: bool,
+    kid: Option<String>,
 }
 
 #[derive(Deserialize)]
-pub(crate) struct Header {
-    pub(crate) alg: Option<String>,
-    pub(crate) kid: Option<String>,
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Option<Text<'a>>,
+    #[serde(borrow)]
+    kid: Option<Text<'a>>,
 }
 
 const fn malformed(detail: &'static str) -> VerifyError {
@@ -42,17 +56,35 @@ impl<'a> Jws<'a> {
         else {
             return Err(malformed("not a compact JWS (three dot-separated parts)"));
         };
-        let header = decode(h, "header is not base64url")?;
-        let header: Header = serde_json::from_slice(&header)
-            .map_err(|_| malformed("header is not a JSON object"))?;
-        let payload = decode(p, "payload is not base64url")?;
-        let signature = decode(s, "signature is not base64url")?;
+        let header = parse_header(h)?;
+        let mut decoded = Vec::with_capacity(
+            base64::decoded_len_estimate(p.len()) + base64::decoded_len_estimate(s.len()),
+        );
+        URL_SAFE_NO_PAD
+            .decode_vec(p, &mut decoded)
+            .map_err(|_| malformed("payload is not base64url"))?;
+        let payload_len = decoded.len();
+        URL_SAFE_NO_PAD
+            .decode_vec(s, &mut decoded)
+            .map_err(|_| malformed("signature is not base64url"))?;
+        let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
         Ok(Self {
             header,
-            signing_input: &token.as_bytes()[..h.len() + 1 + p.len()],
-            payload,
-            signature,
+            signing_input,
+            decoded,
+            payload_len,
         })
+    }
+
+    /// The decoded payload.
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.decoded[..self.payload_len]
+    }
+
+    /// The decoded payload, kept.
+    pub(crate) fn into_payload(mut self) -> Vec<u8> {
+        self.decoded.truncate(self.payload_len);
+        self.decoded
     }
 
     /// The key id the header names, after checking that the algorithm is RS256.
@@ -60,7 +92,7 @@ impl<'a> Jws<'a> {
     /// The algorithm is checked before any key is looked up, so a token with `alg: none` or an
     /// HMAC algorithm never reaches the key cache (nor triggers a JWKS refetch).
     pub(crate) fn rs256_kid(&self) -> Result<&str, VerifyError> {
-        if self.header.alg.as_deref() != Some("RS256") {
+        if !self.header.rs256 {
             return Err(VerifyError::new(
                 Kind::BadSignature,
                 "algorithm is not RS256",
@@ -74,11 +106,81 @@ impl<'a> Jws<'a> {
 
     /// Checks the RS256 signature with `key`.
     pub(crate) fn verify_signature(&self, key: &ParsedPublicKey) -> Result<(), VerifyError> {
-        key.verify_sig(self.signing_input, &self.signature)
+        key.verify_sig(self.signing_input, &self.decoded[self.payload_len..])
             .map_err(|_| VerifyError::new(Kind::BadSignature, "signature does not verify"))
     }
 }
 
-fn decode(part: &str, detail: &'static str) -> Result<Vec<u8>, VerifyError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed(detail))
+/// Decodes and reads the header: on the stack when it is small, as it always is.
+fn parse_header(h: &str) -> Result<Header, VerifyError> {
+    let not_base64 = || malformed("header is not base64url");
+    let mut stack = [0u8; STACK_HEADER_LEN];
+    let heap;
+    let bytes = if base64::decoded_len_estimate(h.len()) <= STACK_HEADER_LEN {
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(h, &mut stack)
+            .map_err(|_| not_base64())?;
+        &stack[..len]
+    } else {
+        heap = URL_SAFE_NO_PAD.decode(h).map_err(|_| not_base64())?;
+        &heap[..]
+    };
+    let raw: RawHeader<'_> =
+        serde_json::from_slice(bytes).map_err(|_| malformed("header is not a JSON object"))?;
+    Ok(Header {
+        rs256: raw.alg.is_some_and(|alg| alg.0 == "RS256"),
+        kid: raw.kid.map(|kid| kid.0.into_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn parts_decode_and_errors_keep_their_order() {
+        let token = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256","kid":"k\u0031","typ":"JWT"}"#),
+            b64(r#"{"sub":"u"}"#),
+            b64("sig")
+        );
+        let jws = Jws::parse(&token).unwrap();
+        assert_eq!(jws.rs256_kid().unwrap(), "k1");
+        assert_eq!(jws.payload(), br#"{"sub":"u"}"#);
+        assert_eq!(&jws.decoded[jws.payload_len..], b"sig");
+        assert_eq!(jws.into_payload(), br#"{"sub":"u"}"#);
+
+        // A large header still decodes (off the stack).
+        let long_kid = "k".repeat(2 * STACK_HEADER_LEN);
+        let big = format!(
+            "{}.{}.{}",
+            b64(&format!(r#"{{"alg":"RS256","kid":"{long_kid}"}}"#)),
+            b64("{}"),
+            b64("s")
+        );
+        assert_eq!(Jws::parse(&big).unwrap().rs256_kid().unwrap(), long_kid);
+
+        let detail = |t: &str| Jws::parse(t).err().unwrap().to_string();
+        assert!(detail("a.b").contains("three"));
+        assert!(detail("!.!.!").contains("header is not base64url"));
+        assert!(detail(&format!("{}.!.!", b64("[]"))).contains("header is not a JSON"));
+        assert!(detail(&format!("{}.!.!", b64("{}"))).contains("payload is not base64url"));
+        assert!(detail(&format!("{}.{}.!", b64("{}"), b64("{}"))).contains("signature"));
+        let alg = |h: &str| {
+            Jws::parse(&format!("{}.{}.{}", b64(h), b64("{}"), b64("s")))
+                .unwrap()
+                .rs256_kid()
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(alg(r#"{"alg":"none","kid":"k"}"#), "bad_signature");
+        assert_eq!(alg(r#"{"kid":"k"}"#), "bad_signature");
+        assert_eq!(alg(r#"{"alg":"RS256","kid":""}"#), "missing_kid");
+        assert_eq!(alg(r#"{"alg":"RS256"}"#), "missing_kid");
+    }
 }
