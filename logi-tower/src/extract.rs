@@ -134,7 +134,9 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
 }
 
 /// The user with claims typed as `C`, or 500 naming `C`.
-fn typed<C: DeserializeOwned>(principal: Arc<Principal>) -> Result<LogiUser<C>, LogiRejection> {
+fn typed<C: DeserializeOwned + Send + Sync + 'static>(
+    principal: Arc<Principal>,
+) -> Result<LogiUser<C>, LogiRejection> {
     LogiUser::new(principal).map_err(|error| invalid_claims::<C>(&Invalid(error)))
 }
 
