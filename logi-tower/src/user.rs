@@ -41,8 +41,8 @@ impl Principal {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// The principal of a verified bearer token.
-    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: &str) -> Self {
+    /// The principal of a verified bearer token (`raw`, moved into it).
+    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: String) -> Self {
         Self {
             iss: token.issuer,
             sub: token.subject,

@@ -131,6 +131,26 @@ impl AccessTokenVerifier {
         self.verify_with(&jws, &key, unix(now))
     }
 
+    /// [`verify_at`](Self::verify_at) `now` (in seconds since the Unix epoch) without waiting:
+    /// `None` when the token's key is not cached (or the cached keys are stale), and only then;
+    /// the caller then awaits `verify`, which fetches.
+    pub(crate) fn verify_cached(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Option<Result<VerifiedAccessToken, VerifyError>> {
+        let jws = match Jws::parse(token) {
+            Ok(jws) => jws,
+            Err(error) => return Some(Err(error)),
+        };
+        let kid = match jws.rs256_kid() {
+            Ok(kid) => kid,
+            Err(error) => return Some(Err(error)),
+        };
+        let key = self.jwks.cached_key(kid)?;
+        Some(self.verify_with(&jws, &key, now))
+    }
+
     /// The checks from the signature on.
     fn verify_with(
         &self,
