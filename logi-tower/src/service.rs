@@ -78,8 +78,8 @@ where
         match bearer::presented(request.headers()) {
             Presented::Nothing => {}
             Presented::Token(token) => {
-                let key = bearer::key(token);
-                if let Some(principal) = shared.token_cache.get(&key, now) {
+                let hashed = bearer::key(token);
+                if let Some(principal) = shared.token_cache.get(&hashed.key, token, now) {
                     let auth = Auth::new(shared, Some(principal));
                     return self.answer(request, auth, route_me);
                 }
@@ -90,13 +90,16 @@ where
                 // for the provider (a key to fetch, an opaque token to validate).
                 let verified = match &shared.opaque {
                     Some(_) if !crate::opaque::is_jwt(token) => None,
-                    _ => shared.access_tokens.verify_cached(token, now),
+                    _ => shared
+                        .access_tokens
+                        .verify_cached(token, hashed.signing_digest, now),
                 };
                 let token = token.to_owned();
                 if let Some(verified) = verified {
-                    let auth = bearer_auth(shared, verified, token, key, now);
+                    let auth = bearer_auth(shared, verified, token, hashed.key, now);
                     return self.answer(request, auth, route_me);
                 }
+                let key = hashed.key;
                 let mut inner = self.take_ready_inner();
                 return ResponseFuture::deferred(Box::pin(async move {
                     let auth = verify_bearer(shared, token, key, now).await;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::claims::{Text, numeric_date};
 use super::id_token::unix;
-use super::jws::Jws;
+use super::jws::{Jws, SigningDigest};
 use super::{VerifyError, VerifyErrorKind as Kind};
 use crate::provider::Jwks;
 
@@ -131,15 +131,17 @@ impl AccessTokenVerifier {
         self.verify_with(&jws, &key, unix(now))
     }
 
-    /// [`verify_at`](Self::verify_at) `now` (in seconds since the Unix epoch) without waiting:
-    /// `None` when the token's key is not cached (or the cached keys are stale), and only then;
-    /// the caller then awaits `verify`, which fetches.
+    /// [`verify_at`](Self::verify_at) `now` (in seconds since the Unix epoch) without waiting,
+    /// for a token whose signing input's SHA-256 the caller already computed: `None` when the
+    /// token's key is not cached (or the cached keys are stale), and only then; the caller then
+    /// awaits `verify`, which fetches.
     pub(crate) fn verify_cached(
         &self,
         token: &str,
+        signing_digest: SigningDigest,
         now: i64,
     ) -> Option<Result<VerifiedAccessToken, VerifyError>> {
-        let jws = match Jws::parse(token) {
+        let jws = match Jws::parse_prehashed(token, signing_digest) {
             Ok(jws) => jws,
             Err(error) => return Some(Err(error)),
         };

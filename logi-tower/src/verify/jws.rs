@@ -1,5 +1,6 @@
 //! Compact JWS parsing and RS256 signature checks.
 
+use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::ParsedPublicKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +21,8 @@ pub(crate) struct Jws<'a> {
     header: Header,
     /// `BASE64URL(header) "." BASE64URL(payload)`: the bytes the signature covers.
     signing_input: &'a [u8],
+    /// The SHA-256 of `signing_input`, when the caller already computed it.
+    signing_digest: Option<Digest>,
     /// The decoded payload followed by the decoded signature: one allocation for both.
     decoded: Vec<u8>,
     payload_len: usize,
@@ -40,6 +43,29 @@ struct RawHeader<'a> {
     kid: Option<Text<'a>>,
 }
 
+/// The SHA-256 of a token's signing input: everything before its last `.` (see
+/// [`signing_input`]). Computed once by the layer, for its token cache and for the signature
+/// check.
+#[derive(Clone, Copy)]
+pub(crate) struct SigningDigest(Digest);
+
+/// A token split before its last `.`: the signing input of a compact JWS, and the rest (the
+/// `.` and the signature; empty when the token has no `.`).
+pub(crate) fn signing_input(token: &str) -> (&str, &str) {
+    token.split_at(token.rfind('.').unwrap_or(token.len()))
+}
+
+impl SigningDigest {
+    /// The SHA-256 of `signing_input`, as [`signing_input`] splits a token.
+    pub(crate) fn of(signing_input: &str) -> Self {
+        Self(digest::digest(&digest::SHA256, signing_input.as_bytes()))
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+}
+
 const fn malformed(detail: &'static str) -> VerifyError {
     VerifyError::new(Kind::Malformed, detail)
 }
@@ -47,6 +73,19 @@ const fn malformed(detail: &'static str) -> VerifyError {
 impl<'a> Jws<'a> {
     /// Splits and decodes a compact JWS. Only structure is checked here.
     pub(crate) fn parse(token: &'a str) -> Result<Self, VerifyError> {
+        Self::parse_inner(token, None)
+    }
+
+    /// [`parse`](Self::parse), with the SHA-256 of the token's signing input already computed
+    /// (by [`SigningDigest::of`] on the first part of [`signing_input`]).
+    pub(crate) fn parse_prehashed(
+        token: &'a str,
+        signing_digest: SigningDigest,
+    ) -> Result<Self, VerifyError> {
+        Self::parse_inner(token, Some(signing_digest.0))
+    }
+
+    fn parse_inner(token: &'a str, signing_digest: Option<Digest>) -> Result<Self, VerifyError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(malformed("token is too large"));
         }
@@ -68,9 +107,16 @@ impl<'a> Jws<'a> {
             .decode_vec(s, &mut decoded)
             .map_err(|_| malformed("signature is not base64url"))?;
         let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
+        debug_assert!(
+            signing_digest.is_none_or(|d| {
+                d.as_ref() == digest::digest(&digest::SHA256, signing_input).as_ref()
+            }),
+            "the signing digest is the SHA-256 of this token's signing input"
+        );
         Ok(Self {
             header,
             signing_input,
+            signing_digest,
             decoded,
             payload_len,
         })
@@ -106,8 +152,13 @@ impl<'a> Jws<'a> {
 
     /// Checks the RS256 signature with `key`.
     pub(crate) fn verify_signature(&self, key: &ParsedPublicKey) -> Result<(), VerifyError> {
-        key.verify_sig(self.signing_input, &self.decoded[self.payload_len..])
-            .map_err(|_| VerifyError::new(Kind::BadSignature, "signature does not verify"))
+        let signature = &self.decoded[self.payload_len..];
+        let verified = match &self.signing_digest {
+            // The same check as `verify_sig`, without hashing the signing input again.
+            Some(digest) => key.verify_digest_sig(digest, signature),
+            None => key.verify_sig(self.signing_input, signature),
+        };
+        verified.map_err(|_| VerifyError::new(Kind::BadSignature, "signature does not verify"))
     }
 }
 
@@ -154,6 +205,11 @@ mod tests {
         assert_eq!(jws.payload(), br#"{"sub":"u"}"#);
         assert_eq!(&jws.decoded[jws.payload_len..], b"sig");
         assert_eq!(jws.into_payload(), br#"{"sub":"u"}"#);
+        let (signed, rest) = signing_input(&token);
+        assert_eq!(format!("{signed}{rest}"), token);
+        assert!(rest.starts_with('.') && !rest[1..].contains('.'));
+        assert!(Jws::parse_prehashed(&token, SigningDigest::of(signed)).is_ok());
+        assert_eq!(signing_input("opaque"), ("opaque", ""));
 
         // A large header still decodes (off the stack).
         let long_kid = "k".repeat(2 * STACK_HEADER_LEN);
