@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::claims::{Text, numeric_date};
 use super::id_token::unix;
-use super::jws::{Jws, SigningDigest};
+use super::jws::{Jws, SigningDigest, from_json};
 use super::{VerifyError, VerifyErrorKind as Kind};
 use crate::provider::Jwks;
 
@@ -161,7 +161,7 @@ impl AccessTokenVerifier {
         now: i64,
     ) -> Result<VerifiedAccessToken, VerifyError> {
         jws.verify_signature(key)?;
-        let claims: AccessClaims<'_> = serde_json::from_slice(jws.payload()).map_err(|_| {
+        let claims: AccessClaims<'_> = from_json(jws.payload()).map_err(|_| {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;
         self.check(claims, now)
@@ -395,6 +395,14 @@ mod tests {
         assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"aud":null}"#).is_err());
         assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"aud":[1]}"#).is_err());
         assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"iss":7}"#).is_err());
+
+        // Invalid UTF-8 is refused where a claim is read, and let through where it is ignored.
+        let with = |jti: &[u8], sub: &[u8]| {
+            let json = [&br#"{"jti":""#[..], jti, br#"","sub":""#, sub, br#""}"#].concat();
+            from_json::<AccessClaims<'_>>(&json).map(|c| c.sub.map(|s| s.0.into_owned()))
+        };
+        assert_eq!(with(b"\xff", b"u").unwrap().as_deref(), Some("u"));
+        assert!(with(b"j", b"\xff").is_err());
 
         // Escaped strings are read as well as plain ones.
         let escaped = check(
