@@ -1,5 +1,8 @@
 //! Compact JWS parsing and RS256 signature checks.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::ParsedPublicKey;
 use base64::Engine as _;
@@ -29,10 +32,21 @@ pub(crate) struct Jws<'a> {
 }
 
 /// What the header says, read without keeping the header.
+#[derive(Clone)]
 struct Header {
     /// `alg` is `RS256`.
     rs256: bool,
-    kid: Option<String>,
+    kid: Option<Arc<str>>,
+}
+
+/// Headers up to this long (encoded) are remembered by [`LAST_HEADER`].
+const MEMO_HEADER_LEN: usize = 512;
+
+thread_local! {
+    /// The last header this thread read (encoded, as in the token) and what it says. Every token
+    /// signed with one provider key carries the same header, so most tokens skip decoding and
+    /// parsing theirs. A memo of a pure function: the same text always says the same.
+    static LAST_HEADER: RefCell<Option<(Box<str>, Header)>> = const { RefCell::new(None) };
 }
 
 #[derive(Deserialize)]
@@ -95,7 +109,7 @@ impl<'a> Jws<'a> {
         else {
             return Err(malformed("not a compact JWS (three dot-separated parts)"));
         };
-        let header = parse_header(h)?;
+        let header = read_header(h)?;
         let mut decoded = Vec::with_capacity(
             base64::decoded_len_estimate(p.len()) + base64::decoded_len_estimate(s.len()),
         );
@@ -172,6 +186,22 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::
     }
 }
 
+/// Reads the header, or remembers what the same header said.
+fn read_header(h: &str) -> Result<Header, VerifyError> {
+    let known = LAST_HEADER.with_borrow(|last| match last {
+        Some((text, header)) if **text == *h => Some(header.clone()),
+        _ => None,
+    });
+    if let Some(header) = known {
+        return Ok(header);
+    }
+    let header = parse_header(h)?;
+    if h.len() <= MEMO_HEADER_LEN {
+        LAST_HEADER.with_borrow_mut(|last| *last = Some((h.into(), header.clone())));
+    }
+    Ok(header)
+}
+
 /// Decodes and reads the header: on the stack when it is small, as it always is.
 fn parse_header(h: &str) -> Result<Header, VerifyError> {
     let not_base64 = || malformed("header is not base64url");
@@ -190,7 +220,7 @@ fn parse_header(h: &str) -> Result<Header, VerifyError> {
         from_json(bytes).map_err(|_| malformed("header is not a JSON object"))?;
     Ok(Header {
         rs256: raw.alg.is_some_and(|alg| alg.0 == "RS256"),
-        kid: raw.kid.map(|kid| kid.0.into_owned()),
+        kid: raw.kid.map(|kid| kid.0.into()),
     })
 }
 
@@ -248,6 +278,18 @@ mod tests {
         assert_eq!(alg(r#"{"kid":"k"}"#), "bad_signature");
         assert_eq!(alg(r#"{"alg":"RS256","kid":""}"#), "missing_kid");
         assert_eq!(alg(r#"{"alg":"RS256"}"#), "missing_kid");
+
+        // The same header text twice reads the same (the second time from the memo); another
+        // header is read anew.
+        for _ in 0..2 {
+            for (kid, alg) in [("k1", "RS256"), ("k2", "none"), ("k1", "RS256")] {
+                let h = b64(&format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#));
+                let token = format!("{h}.{}.{}", b64("{}"), b64("s"));
+                let jws = Jws::parse(&token).unwrap();
+                assert_eq!(jws.header.kid.as_deref(), Some(kid));
+                assert_eq!(jws.header.rs256, alg == "RS256");
+            }
+        }
 
         // Invalid UTF-8 in a string nobody reads is let through, as `from_slice` does.
         let header = [
