@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
-use aws_lc_rs::digest;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use subtle::ConstantTimeEq as _;
 
 use crate::user::Principal;
+use crate::verify::jws::{self, SigningDigest};
 
 /// Longest token accepted in `Authorization`; real access tokens are 1–2 KiB.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -57,10 +58,10 @@ pub(crate) fn presented(headers: &HeaderMap) -> Presented<'_> {
 /// "+" / "/" ) *"="`.
 pub(crate) fn check_token(token: &str) -> Result<(), &'static str> {
     let body = token.trim_end_matches('=');
-    let valid = !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        });
+    // Every byte is looked at, without stopping at the first bad one: tokens are at most
+    // `MAX_TOKEN_LEN` long, and a loop without an early exit is vectorized (this runs for every
+    // token not found among the verified ones).
+    let valid = !body.is_empty() && body.bytes().fold(true, |ok, b| ok & is_b64token_char(b));
     if valid {
         Ok(())
     } else {
@@ -68,23 +69,64 @@ pub(crate) fn check_token(token: &str) -> Result<(), &'static str> {
     }
 }
 
-/// Verified tokens, keyed by their SHA-256, until they expire; bounded.
+/// `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, without branches.
+const fn is_b64token_char(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter
+        | digit
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
+}
+
+/// Verified tokens, keyed by the SHA-256 of their signing input (see [`Key`]), until they
+/// expire; bounded.
 ///
-/// A steady stream of requests with the same token costs a hash and a lookup, not a signature
-/// check.
+/// A steady stream of requests with the same token costs a hash, a lookup and a comparison, not
+/// a signature check.
 pub(crate) struct TokenCache {
     entries: RwLock<Entries>,
     capacity: usize,
 }
 
+/// The cache key of a token: the SHA-256 of its part before its last `.` (a JWT's signing input;
+/// an opaque token without `.` whole; see [`jws::signing_input`]).
+///
+/// The digest is the one the RS256 signature check needs, so a token seen for the first time is
+/// hashed once, not twice. It does not cover the signature: a cached principal is returned only
+/// for a token equal to the one it was verified from, compared in constant time.
 pub(crate) type Key = [u8; 32];
 /// Token digest → (expiry, principal).
 type Entries = HashMap<Key, (i64, Arc<Principal>), BuildHasherDefault<DigestHasher>>;
 
-/// The cache key of a token: its SHA-256.
-pub(crate) fn key(token: &str) -> Key {
-    let digest = digest::digest(&digest::SHA256, token.as_bytes());
-    digest.as_ref().try_into().expect("SHA-256 is 32 bytes")
+/// A token's cache [`Key`], and the same digest for the signature check.
+pub(crate) struct Hashed {
+    pub(crate) key: Key,
+    pub(crate) signing_digest: SigningDigest,
+}
+
+/// Hashes a token for the cache (and the signature check).
+pub(crate) fn key(token: &str) -> Hashed {
+    let signing_digest = SigningDigest::of(jws::signing_input(token).0);
+    Hashed {
+        key: signing_digest
+            .as_bytes()
+            .try_into()
+            .expect("SHA-256 is 32 bytes"),
+        signing_digest,
+    }
+}
+
+/// Whether two tokens are equal, in a time that depends only on their lengths.
+fn same_token(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    // No early exit: every byte is compared, and the loop is vectorized.
+    let diff = a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y));
+    a.len() == b.len() && bool::from(diff.ct_eq(&0))
 }
 
 impl TokenCache {
@@ -96,14 +138,19 @@ impl TokenCache {
         }
     }
 
-    /// The principal of a token (by [`key`]) verified before and not expired at `now`.
-    pub(crate) fn get(&self, key: &Key, now: i64) -> Option<Arc<Principal>> {
+    /// The principal of `token` (by its [`key`]) when it was verified before and has not
+    /// expired at `now`.
+    pub(crate) fn get(&self, key: &Key, token: &str, now: i64) -> Option<Arc<Principal>> {
         if self.capacity == 0 {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(key) {
-            Some((exp, principal)) if now < *exp => Some(Arc::clone(principal)),
+            Some((exp, principal))
+                if now < *exp && same_token(principal.access_token.expose(), token) =>
+            {
+                Some(Arc::clone(principal))
+            }
             _ => None,
         }
     }
@@ -182,6 +229,17 @@ mod tests {
                 "{bad:?}"
             );
         }
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                is_b64token_char(b),
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'),
+                "{b:#04x}"
+            );
+        }
+        assert!(same_token("a.b.c", "a.b.c"));
+        assert!(!same_token("a.b.c", "a.b.d"));
+        assert!(!same_token("a.b.c", "a.b.c."));
+        assert!(!same_token("a.b.", "a.b.c"));
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
         assert!(matches!(
             presented(&with(&[long.as_bytes()])),

@@ -220,6 +220,7 @@ mod tests {
             claims: serde_json::from_value(claims).unwrap(),
             scopes: vec!["openid".into()],
             access_token: Secret::new("at".to_owned()),
+            standard_claims: std::sync::OnceLock::new(),
         }
     }
 

@@ -187,7 +187,9 @@ pub(crate) fn refused(parts: &Parts, auth: &Auth) -> LogiRejection {
 }
 
 /// The user with claims typed as `C`, or 500 naming `C`.
-fn typed<C: DeserializeOwned>(principal: Arc<Principal>) -> Result<LogiUser<C>, LogiRejection> {
+fn typed<C: DeserializeOwned + Send + Sync + 'static>(
+    principal: Arc<Principal>,
+) -> Result<LogiUser<C>, LogiRejection> {
     LogiUser::new(principal).map_err(|error| invalid_claims::<C>(&Invalid(error)))
 }
 

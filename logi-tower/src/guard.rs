@@ -117,6 +117,7 @@ mod tests {
                 .clone(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             access_token: Secret::new("at".to_owned()),
+            standard_claims: std::sync::OnceLock::new(),
         })
     }
 

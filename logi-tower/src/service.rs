@@ -17,6 +17,7 @@ use crate::reject::DEFAULT_RETRY_AFTER;
 use crate::session::data::SessionData;
 use crate::session::manager::{Handle, Loaded, Sessions};
 use crate::user::Principal;
+use crate::{VerifiedAccessToken, VerifyError};
 
 /// How many remembered refreshes one request follows along a session's chain.
 const MAX_CHAIN: usize = 4;
@@ -82,18 +83,31 @@ where
         match bearer::presented(request.headers()) {
             Presented::Nothing => {}
             Presented::Token(token) => {
-                let key = bearer::key(token);
-                if let Some(principal) = shared.token_cache.get(&key, now) {
+                let hashed = bearer::key(token);
+                if let Some(principal) = shared.token_cache.get(&hashed.key, token, now) {
                     let auth = Auth::new(shared, Some(principal));
                     return self.answer(request, auth, route_me);
                 }
                 if let Err(why) = bearer::check_token(token) {
                     return self.answer(request, Auth::malformed(shared, why), route_me);
                 }
+                // A JWT whose signing key is cached is verified right here; the others wait
+                // for the provider (a key to fetch, an opaque token to validate).
+                let verified = match &shared.opaque {
+                    Some(_) if !crate::opaque::is_jwt(token) => None,
+                    _ => shared
+                        .access_tokens
+                        .verify_cached(token, hashed.signing_digest, now),
+                };
                 let token = token.to_owned();
+                if let Some(verified) = verified {
+                    let auth = bearer_auth(shared, verified, token, hashed.key, now);
+                    return self.answer(request, auth, route_me);
+                }
+                let key = hashed.key;
                 let mut inner = self.take_ready_inner();
                 return ResponseFuture::deferred(Box::pin(async move {
-                    let auth = verify_bearer(shared, &token, key, now).await;
+                    let auth = verify_bearer(shared, token, key, now).await;
                     if route_me {
                         return Deferred::Own(flow::me(&auth, Vec::new()));
                     }
@@ -227,14 +241,25 @@ impl<S: Clone> Logi<S> {
 }
 
 /// Verifies a bearer token not seen before, and remembers it.
-async fn verify_bearer(shared: Arc<Shared>, token: &str, key: bearer::Key, now: i64) -> Auth {
+async fn verify_bearer(shared: Arc<Shared>, token: String, key: bearer::Key, now: i64) -> Auth {
     let verified = match &shared.opaque {
-        Some(opaque) if !crate::opaque::is_jwt(token) => {
+        Some(opaque) if !crate::opaque::is_jwt(&token) => {
             let (client, audiences) = (&opaque.client, &opaque.audiences);
-            crate::opaque::validate(client, &shared.issuer, audiences, token, now).await
+            crate::opaque::validate(client, &shared.issuer, audiences, &token, now).await
         }
-        _ => shared.access_tokens.verify(token).await,
+        _ => shared.access_tokens.verify(&token).await,
     };
+    bearer_auth(shared, verified, token, key, now)
+}
+
+/// The request's auth from a bearer token's verification; a verified token is remembered.
+fn bearer_auth(
+    shared: Arc<Shared>,
+    verified: Result<VerifiedAccessToken, VerifyError>,
+    token: String,
+    key: bearer::Key,
+    now: i64,
+) -> Auth {
     match verified {
         Ok(verified) => {
             let expires_at = verified.expires_at;

@@ -1,7 +1,8 @@
 //! The signed-in user, as handlers see it.
 
+use std::any::{Any, TypeId};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -17,6 +18,9 @@ pub(crate) struct Principal {
     pub(crate) claims: Map<String, Value>,
     pub(crate) scopes: Vec<String>,
     pub(crate) access_token: Secret,
+    /// logi's standard claims, read the first time a [`LogiUser`] is made, then shared (by every
+    /// request that presents the same cached bearer token).
+    pub(crate) standard_claims: OnceLock<Arc<StandardClaims>>,
 }
 
 impl From<SessionData> for Principal {
@@ -27,6 +31,7 @@ impl From<SessionData> for Principal {
             sub: data.sub,
             claims: data.claims,
             access_token: Secret::new(data.at),
+            standard_claims: OnceLock::new(),
         }
     }
 }
@@ -36,15 +41,25 @@ impl Principal {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// The principal of a verified bearer token.
-    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: &str) -> Self {
+    /// The principal of a verified bearer token (`raw`, moved into it).
+    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: String) -> Self {
         Self {
             iss: token.issuer,
             sub: token.subject,
             claims: token.claims,
             scopes: token.scopes,
             access_token: Secret::new(raw),
+            standard_claims: OnceLock::new(),
         }
+    }
+
+    /// logi's standard claims, read once.
+    fn standard_claims(&self) -> Result<Arc<StandardClaims>, serde_json::Error> {
+        if let Some(claims) = self.standard_claims.get() {
+            return Ok(Arc::clone(claims));
+        }
+        let claims = Arc::new(claims::deserialize(self)?);
+        Ok(Arc::clone(self.standard_claims.get_or_init(|| claims)))
     }
 }
 
@@ -112,9 +127,16 @@ impl<C> fmt::Debug for LogiUser<C> {
     }
 }
 
-impl<C: DeserializeOwned> LogiUser<C> {
-    /// The user, with their claims deserialized into `C`.
+impl<C: DeserializeOwned + Send + Sync + 'static> LogiUser<C> {
+    /// The user, with their claims deserialized into `C` (logi's standard claims are read once
+    /// per principal and shared).
     pub(crate) fn new(principal: Arc<Principal>) -> Result<Self, serde_json::Error> {
+        if TypeId::of::<C>() == TypeId::of::<StandardClaims>() {
+            let standard: Arc<dyn Any + Send + Sync> = principal.standard_claims()?;
+            if let Ok(claims) = standard.downcast::<C>() {
+                return Ok(Self { principal, claims });
+            }
+        }
         let claims = Arc::new(claims::deserialize(&principal)?);
         Ok(Self { principal, claims })
     }
@@ -257,5 +279,35 @@ impl AccessToken {
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AccessToken([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_claims_are_read_once_per_principal() {
+        let principal = Arc::new(Principal {
+            iss: "https://issuer.example".into(),
+            sub: "user-0001".into(),
+            claims: serde_json::json!({ "email": "ada@example.com" })
+                .as_object()
+                .unwrap()
+                .clone(),
+            scopes: vec!["openid".into()],
+            access_token: Secret::new("at"),
+            standard_claims: OnceLock::new(),
+        });
+        let first: LogiUser = LogiUser::new(Arc::clone(&principal)).unwrap();
+        let second: LogiUser = LogiUser::new(Arc::clone(&principal)).unwrap();
+        assert!(Arc::ptr_eq(&first.claims, &second.claims));
+        assert_eq!(first.claims().email.as_deref(), Some("ada@example.com"));
+        assert_eq!(first.claims().sub, "user-0001");
+
+        // Another claims type is read on its own.
+        let mine: LogiUser<serde_json::Value> = LogiUser::new(principal).unwrap();
+        assert_eq!(mine.claims()["email"], "ada@example.com");
+        assert_eq!(mine.claims()["iss"], "https://issuer.example");
     }
 }

@@ -143,6 +143,12 @@ async fn valid_tokens_pass_and_every_forgery_gets_the_exact_refusal() {
         parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
         parts.join(".")
     };
+    // The valid token's header and claims (verified and cached by now) with another signature.
+    let resigned = {
+        let (signed, signature) = valid.rsplit_once('.').unwrap();
+        let first = if signature.starts_with('A') { 'B' } else { 'A' };
+        format!("{signed}.{first}{}", &signature[1..])
+    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -161,6 +167,7 @@ async fn valid_tokens_pass_and_every_forgery_gets_the_exact_refusal() {
             "iss_mismatch: iss is not the expected issuer",
         ),
         (tampered, "bad_signature: signature does not verify"),
+        (resigned, "bad_signature: signature does not verify"),
         (none, "bad_signature: algorithm is not RS256"),
         (hs256, "bad_signature: algorithm is not RS256"),
         (

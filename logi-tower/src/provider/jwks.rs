@@ -166,16 +166,21 @@ impl Jwks {
         self.fetch_locked().await
     }
 
+    /// The key for `kid` when it is cached and the cached set is fresh: what [`key`](Self::key)
+    /// returns without waiting. `None` when `key` would have to fetch (or fail).
+    pub(crate) fn cached_key(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+        let now = Instant::now();
+        let set = self.read();
+        match set.keys.get(kid) {
+            Some(key) if set.expires.is_none_or(|e| now < e) => Some(Arc::clone(key)),
+            _ => None,
+        }
+    }
+
     /// The key for `kid`, fetching or refetching the set when needed.
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, VerifyError> {
-        let now = Instant::now();
-        {
-            let set = self.read();
-            if let Some(key) = set.keys.get(kid)
-                && set.expires.is_none_or(|e| now < e)
-            {
-                return Ok(Arc::clone(key));
-            }
+        if let Some(key) = self.cached_key(kid) {
+            return Ok(key);
         }
         if self.inner.source.is_none() {
             return Err(unknown_kid());

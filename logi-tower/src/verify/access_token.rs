@@ -1,15 +1,15 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use std::borrow::Cow;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use aws_lc_rs::signature::ParsedPublicKey;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::claims::{Audience, numeric_date};
+use super::claims::{Text, numeric_date};
 use super::id_token::unix;
-use super::jws::Jws;
+use super::jws::{Jws, SigningDigest, from_json};
 use super::{VerifyError, VerifyErrorKind as Kind};
 use crate::provider::Jwks;
 
@@ -128,21 +128,57 @@ impl AccessTokenVerifier {
         let jws = Jws::parse(token)?;
         let kid = jws.rs256_kid()?;
         let key = self.jwks.key(kid).await?;
-        jws.verify_signature(&key)?;
-        let claims: AccessClaims = serde_json::from_slice(&jws.payload).map_err(|_| {
-            VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
-        })?;
-        self.check(claims, unix(now))
+        self.verify_with(&jws, &key, unix(now))
     }
 
-    fn check(&self, claims: AccessClaims, now: i64) -> Result<VerifiedAccessToken, VerifyError> {
-        let Some(iss) = claims.iss.filter(|iss| **iss == *self.issuer) else {
+    /// [`verify_at`](Self::verify_at) `now` (in seconds since the Unix epoch) without waiting,
+    /// for a token whose signing input's SHA-256 the caller already computed: `None` when the
+    /// token's key is not cached (or the cached keys are stale), and only then; the caller then
+    /// awaits `verify`, which fetches.
+    pub(crate) fn verify_cached(
+        &self,
+        token: &str,
+        signing_digest: SigningDigest,
+        now: i64,
+    ) -> Option<Result<VerifiedAccessToken, VerifyError>> {
+        let jws = match Jws::parse_prehashed(token, signing_digest) {
+            Ok(jws) => jws,
+            Err(error) => return Some(Err(error)),
+        };
+        let kid = match jws.rs256_kid() {
+            Ok(kid) => kid,
+            Err(error) => return Some(Err(error)),
+        };
+        let key = self.jwks.cached_key(kid)?;
+        Some(self.verify_with(&jws, &key, now))
+    }
+
+    /// The checks from the signature on.
+    fn verify_with(
+        &self,
+        jws: &Jws<'_>,
+        key: &ParsedPublicKey,
+        now: i64,
+    ) -> Result<VerifiedAccessToken, VerifyError> {
+        jws.verify_signature(key)?;
+        let claims: AccessClaims<'_> = from_json(jws.payload()).map_err(|_| {
+            VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
+        })?;
+        self.check(claims, now)
+    }
+
+    fn check(
+        &self,
+        claims: AccessClaims<'_>,
+        now: i64,
+    ) -> Result<VerifiedAccessToken, VerifyError> {
+        let Some(Text(iss)) = claims.iss.filter(|iss| *iss.0 == *self.issuer) else {
             return Err(VerifyError::new(
                 Kind::IssMismatch,
                 "iss is not the expected issuer",
             ));
         };
-        if !claims.aud.0.iter().any(|a| self.audiences.contains(a)) {
+        if !claims.aud.name_any_of(&self.audiences) {
             return Err(VerifyError::new(
                 Kind::AudMismatch,
                 "aud does not name this API",
@@ -162,52 +198,57 @@ impl AccessTokenVerifier {
             ));
         }
         let sub = match claims.sub {
-            Some(sub) if !sub.is_empty() => sub,
+            Some(Text(sub)) if !sub.is_empty() => sub,
             _ => return Err(VerifyError::new(Kind::MissingClaim, "sub is missing")),
         };
+        let scope = claims.scope.as_ref().map_or("", |scope| &scope.0);
         Ok(VerifiedAccessToken {
-            issuer: iss,
-            subject: sub,
+            issuer: iss.into_owned(),
+            subject: sub.into_owned(),
             expires_at: exp,
-            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+            scopes: scope.split_whitespace().map(str::to_owned).collect(),
             claims: claims.rest,
         })
     }
 }
 
-/// An access token's claims, read in one pass: the registered ones typed, protocol claims
-/// dropped, everything else kept as the user's claims.
-struct AccessClaims {
-    iss: Option<String>,
-    sub: Option<String>,
-    aud: Audience,
+/// An access token's claims, read in one pass: the registered ones typed (strings borrowed from
+/// the payload unless they have escapes), protocol claims dropped, everything else kept as the
+/// user's claims.
+struct AccessClaims<'a> {
+    iss: Option<Text<'a>>,
+    sub: Option<Text<'a>>,
+    aud: Audiences<'a>,
     exp: Option<i64>,
     iat: Option<i64>,
     nbf: Option<i64>,
-    scope: String,
+    scope: Option<Text<'a>>,
     rest: Map<String, Value>,
 }
 
-impl<'de> Deserialize<'de> for AccessClaims {
+impl<'de> Deserialize<'de> for AccessClaims<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visit;
         impl<'de> Visitor<'de> for Visit {
-            type Value = AccessClaims;
+            type Value = AccessClaims<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object of claims")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AccessClaims, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AccessClaims<'de>, A::Error> {
                 let mut claims = AccessClaims {
                     iss: None,
                     sub: None,
-                    aud: Audience::default(),
+                    aud: Audiences::None,
                     exp: None,
                     iat: None,
                     nbf: None,
-                    scope: String::new(),
+                    scope: None,
                     rest: Map::new(),
                 };
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
                     match &*key {
                         "iss" => claims.iss = map.next_value()?,
                         "sub" => claims.sub = map.next_value()?,
@@ -215,9 +256,7 @@ impl<'de> Deserialize<'de> for AccessClaims {
                         "exp" => claims.exp = map.next_value::<Date>()?.0,
                         "iat" => claims.iat = map.next_value::<Date>()?.0,
                         "nbf" => claims.nbf = map.next_value::<Date>()?.0,
-                        "scope" => {
-                            claims.scope = map.next_value::<Option<String>>()?.unwrap_or_default();
-                        }
+                        "scope" => claims.scope = map.next_value()?,
                         k if PROTOCOL_CLAIMS.contains(&k) => {
                             map.next_value::<de::IgnoredAny>()?;
                         }
@@ -231,6 +270,51 @@ impl<'de> Deserialize<'de> for AccessClaims {
             }
         }
         deserializer.deserialize_map(Visit)
+    }
+}
+
+/// `aud`: one string or an array of strings, borrowed.
+enum Audiences<'a> {
+    None,
+    One(Text<'a>),
+    Many(Vec<Text<'a>>),
+}
+
+impl Audiences<'_> {
+    /// Whether any of these audiences is one of `expected`.
+    fn name_any_of(&self, expected: &[String]) -> bool {
+        let expected = |aud: &Text<'_>| expected.iter().any(|e| *e == *aud.0);
+        match self {
+            Self::None => false,
+            Self::One(aud) => expected(aud),
+            Self::Many(auds) => auds.iter().any(expected),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audiences<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Audiences<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Audiences<'de>, E> {
+                Ok(Audiences::One(Text(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences<'de>, E> {
+                Ok(Audiences::One(Text(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences<'de>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(aud) = seq.next_element::<Text<'de>>()? {
+                    out.push(aud);
+                }
+                Ok(Audiences::Many(out))
+            }
+        }
+        deserializer.deserialize_any(Visit)
     }
 }
 
@@ -307,6 +391,27 @@ mod tests {
             check(&format!(r#"{{{base},"scope":null,"nbf":1030}}"#)).is_ok(),
             "within the skew"
         );
-        assert!(serde_json::from_str::<AccessClaims>(r#"{"exp":"soon"}"#).is_err());
+        assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"exp":"soon"}"#).is_err());
+        assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"aud":null}"#).is_err());
+        assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"aud":[1]}"#).is_err());
+        assert!(serde_json::from_str::<AccessClaims<'_>>(r#"{"iss":7}"#).is_err());
+
+        // Invalid UTF-8 is refused where a claim is read, and let through where it is ignored.
+        let with = |jti: &[u8], sub: &[u8]| {
+            let json = [&br#"{"jti":""#[..], jti, br#"","sub":""#, sub, br#""}"#].concat();
+            from_json::<AccessClaims<'_>>(&json).map(|c| c.sub.map(|s| s.0.into_owned()))
+        };
+        assert_eq!(with(b"\xff", b"u").unwrap().as_deref(), Some("u"));
+        assert!(with(b"j", b"\xff").is_err());
+
+        // Escaped strings are read as well as plain ones.
+        let escaped = check(
+            r#"{"iss":"https:\/\/i","s\u0075b":"\u0075","aud":["a\u0070i"],"exp":2000,
+                "scope":"a\tb","te\u0061m":"\"x\""}"#,
+        )
+        .unwrap();
+        assert_eq!(escaped.subject(), "u");
+        assert_eq!(escaped.scopes(), ["a", "b"]);
+        assert_eq!(escaped.claims()["team"], "\"x\"");
     }
 }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
 use super::claims::Registered;
-use super::jws::Jws;
+use super::jws::{Jws, from_json};
 use super::{VerifyError, VerifyErrorKind as Kind};
 use crate::provider::Jwks;
 
@@ -146,11 +146,11 @@ impl IdTokenVerifier {
         let kid = jws.rs256_kid()?;
         let key = self.jwks.key(kid).await?;
         jws.verify_signature(&key)?;
-        Ok(jws.payload)
+        Ok(jws.into_payload())
     }
 
     fn check_claims(&self, payload: Vec<u8>, checks: &Checks<'_>) -> Result<IdToken, VerifyError> {
-        let claims: Registered = serde_json::from_slice(&payload).map_err(|_| {
+        let claims: Registered = from_json(&payload).map_err(|_| {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;
         let now = checks.now.unwrap_or_else(|| unix(SystemTime::now()));
@@ -341,6 +341,6 @@ impl IdToken {
     /// # Errors
     /// When the claims do not have `T`'s shape.
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.payload)
+        from_json(&self.payload)
     }
 }
