@@ -1,6 +1,7 @@
 //! A signed-in request with its session in each store, in one run: sealed in the cookie (the
 //! default), in a `MemoryStore`, and in a `RedisStore` on a `redis-server` this benchmark starts
-//! on a loopback port. The same realistic session (RS256 access and ID tokens, a refresh token,
+//! on a loopback port; and sealed in the cookie with a Redis coordination (several instances:
+//! the sign-out list is asked once per request). The same realistic session (RS256 access and ID tokens, a refresh token,
 //! identity claims) and the same `Cookie` header shape in each; every request is driven to
 //! completion with `block_on`, so the Redis row includes its loopback round trip.
 
@@ -64,6 +65,13 @@ fn session_stores(c: &mut Criterion) {
         cases.push((
             "redis_store",
             runtime.block_on(layer(&provider, |b| b.session_store(store))),
+        ));
+        // Sealed cookie sessions on several instances: each request asks Redis's sign-out
+        // list (back-channel logouts) once.
+        let coordination = runtime.block_on(RedisStore::connect(&redis.url)).unwrap();
+        cases.push((
+            "cookie_with_redis_coordination",
+            runtime.block_on(layer(&provider, |b| b.coordination(coordination))),
         ));
     }
     let cases: Vec<(&str, Router, String)> = cases
