@@ -174,6 +174,9 @@ impl fmt::Debug for SignInHook {
     }
 }
 
+/// How long the sign-in waits for the app's hook before failing closed (503, no session).
+pub(crate) const HOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why the hook gave no decision.
 #[derive(Debug)]
 pub(crate) enum HookFailure {
@@ -196,18 +199,25 @@ impl SignInHook {
         }))
     }
 
-    /// Runs the hook; a panic, when calling it or while it runs, is a failure like an error.
+    /// Runs the hook; a panic, when calling it or while it runs, is a failure like an error,
+    /// and so is a hook that has not answered within [`HOOK_TIMEOUT`] (a lookup that hangs).
     pub(crate) async fn run(&self, sign_in: SignIn) -> Result<SignInDecision, HookFailure> {
         let mut future = catch_unwind(AssertUnwindSafe(|| (self.0)(sign_in)))
             .map_err(|_| HookFailure::Panicked)?;
-        std::future::poll_fn(|cx| {
+        let outcome = std::future::poll_fn(|cx| {
             match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
                 Ok(Poll::Pending) => Poll::Pending,
                 Ok(Poll::Ready(outcome)) => Poll::Ready(outcome.map_err(HookFailure::Failed)),
                 Err(_) => Poll::Ready(Err(HookFailure::Panicked)),
             }
-        })
-        .await
+        });
+        tokio::time::timeout(HOOK_TIMEOUT, outcome)
+            .await
+            .unwrap_or_else(|_| {
+                Err(HookFailure::Failed(
+                    "the sign-in hook did not answer in time".into(),
+                ))
+            })
     }
 }
 
@@ -284,5 +294,32 @@ mod tests {
             panics_when_called.run(sign_in()).await,
             Err(HookFailure::Panicked)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_hook_that_hangs_fails_after_the_timeout() {
+        let hangs =
+            SignInHook::new(|_: SignIn| std::future::pending::<Result<SignInDecision, BoxError>>());
+        let started = tokio::time::Instant::now();
+        let run = hangs.run(sign_in());
+        tokio::pin!(run);
+        // Not before the timeout...
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), &mut run)
+                .await
+                .is_err()
+        );
+        tokio::time::pause();
+        tokio::time::advance(HOOK_TIMEOUT).await;
+        let outcome = tokio::time::timeout(HOOK_TIMEOUT, run)
+            .await
+            .expect("the hook's own timeout answered first");
+        match outcome {
+            Err(HookFailure::Failed(error)) => {
+                assert_eq!(error.to_string(), "the sign-in hook did not answer in time");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() >= HOOK_TIMEOUT);
     }
 }

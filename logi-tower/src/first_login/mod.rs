@@ -24,8 +24,9 @@
 //! A pending session is never refreshed, and ends [`COMPLETION_TIMEOUT`] after the sign-in
 //! unless completed.
 //!
-//! If the hook returns an error or panics, the sign-in fails closed: an error page (503 for an
-//! error, 500 for a panic), no session, and the new refresh token revoked.
+//! If the hook returns an error, panics or does not answer within 30 seconds, the sign-in fails
+//! closed: an error page (503 for an error or no answer, 500 for a panic), no session, and the
+//! new refresh token revoked.
 //!
 //! The layer never creates anything: no user record, no role, no grant. The hook only looks
 //! up; creating the account is the completion form's job, done by the app's code after the
