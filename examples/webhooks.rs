@@ -15,7 +15,8 @@
 //! a verified delivery and prints it, and refuses anything else (401 with a short reason); the
 //! members' pages ([`logi_examples::members`]) sign users in with first-login completion: a
 //! new user chooses a display name and accepts the terms at `/welcome` before being signed in,
-//! `/account` is for members, and a `user.deleted` delivery removes the member it names.
+//! `/account` is for members, and a `user.deleted` delivery removes the member it names (and,
+//! like every event that withdraws a user's access, ends that user's sessions).
 //!
 //! With `LOGI_CLIENT_ID` (and the other `LOGI_*` variables) set, users sign in at that
 //! provider. Without, the example starts the in-process logi provider in interactive
@@ -36,15 +37,6 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let port = logi_examples::port(3002);
-    let (verifier, generated) = match std::env::var("LOGI_WEBHOOK_SECRETS") {
-        Ok(secrets) => (webhooks::verifier(&secrets)?, None),
-        Err(_) => {
-            let secret = webhooks::generate_secret();
-            let verifier = webhooks::verifier(&format!("{DEVELOPMENT_KID}:{secret}"))?;
-            (verifier, Some(secret))
-        }
-    };
-
     let localhost = Localhost::bind(port).await?;
     let port = localhost.port()?;
     // Keep the provider alive for as long as the app runs.
@@ -58,6 +50,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let logi = members::with_first_login(builder, &directory)
         .build()
         .await?;
+    let (verifier, generated) = match std::env::var("LOGI_WEBHOOK_SECRETS") {
+        Ok(secrets) => (webhooks::verifier(&secrets, &logi)?, None),
+        Err(_) => {
+            let secret = webhooks::generate_secret();
+            let secrets = format!("{DEVELOPMENT_KID}:{secret}");
+            (webhooks::verifier(&secrets, &logi)?, Some(secret))
+        }
+    };
 
     let url = format!("http://localhost:{port}{PATH}");
     match generated {

@@ -30,7 +30,7 @@ async fn start() -> App {
         .build()
         .await
         .unwrap();
-    let verifier = webhooks::verifier(&format!("k1:{SECRET}")).unwrap();
+    let verifier = webhooks::verifier(&format!("k1:{SECRET}"), &logi).unwrap();
     let app = webhooks::app(verifier, directory.clone(), logi);
     tokio::spawn(localhost.serve(app, std::future::pending()));
     App {
@@ -247,14 +247,20 @@ async fn a_new_user_joins_through_the_form_and_a_deleted_one_joins_again() {
     let reply = later.sign_in(&app, "user-0001").await;
     assert_eq!((reply.status, reply.location.as_str()), (302, "/account"));
 
-    // logi deletes the user: the member goes; the old session sees its account gone, and the
-    // next sign-in is a new user again.
+    // logi deletes the user: the member goes, the user's sessions end (the old session is sent
+    // to sign in again), and the next sign-in is a new user again.
     let body = r#"{"type":"user.deleted","sub":"user-0001"}"#;
     let signature = webhooks::signature(SECRET, "k1", now(), body.as_bytes());
     let delivered = deliver(&url(PATH), &signature, body).await;
     assert_eq!(delivered, (200, "user.deleted".to_owned()));
     assert!(app.directory.is_empty());
-    assert_eq!(browser.navigate(&url("/account")).await.status, 410);
+    let account = browser.navigate(&url("/account")).await;
+    assert_eq!(account.status, 302, "signed out: {}", account.body);
+    assert!(
+        account.location.starts_with("/auth/login"),
+        "{}",
+        account.location
+    );
     let reply = Browser::new().sign_in(&app, "user-0001").await;
     assert_eq!(reply.location, "/welcome");
 }

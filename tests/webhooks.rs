@@ -33,8 +33,6 @@ fn mac(secret: &str, body: &[u8]) -> String {
 
 /// The example's app on `localhost:{port}`; its URL.
 async fn start(secrets: &str) -> String {
-    let verifier =
-        webhooks::verifier(secrets).expect("LOGI_WEBHOOK_SECRETS as the example reads it");
     let localhost = Localhost::bind(0).await.unwrap();
     let port = localhost.port().unwrap();
     let (builder, provider) = logi_examples::development_builder(port).await.unwrap();
@@ -43,6 +41,8 @@ async fn start(secrets: &str) -> String {
         .build()
         .await
         .unwrap();
+    let verifier =
+        webhooks::verifier(secrets, &logi).expect("LOGI_WEBHOOK_SECRETS as the example reads it");
     let app = webhooks::app(verifier, directory, logi);
     tokio::spawn(async move {
         let _provider = provider; // serves as long as the app

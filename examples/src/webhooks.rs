@@ -3,7 +3,9 @@
 //!
 //! A verified delivery is answered with 200 and the event's name (and printed); anything else
 //! is refused by [`LogiWebhook`]: 401 with `{"error": …, "error_description": …}`. Other methods
-//! are 405. A `user.deleted` event removes the member it names from the [`Directory`].
+//! are 405. An event that withdraws a user's access (`user.deleted`, `consent.revoked`, …) ends
+//! that user's sessions before the handler runs ([`verifier`]), and a `user.deleted` event also
+//! removes the member it names from the [`Directory`].
 
 use aws_lc_rs::hmac;
 use axum::extract::State;
@@ -39,25 +41,25 @@ async fn receive(State(directory): State<Directory>, LogiWebhook(event): LogiWeb
         event.sub().unwrap_or("-"),
         event.key_id().unwrap_or("legacy"),
     );
+    // The verifier has already ended the sessions of a user whose access is withdrawn.
     if let (EventKind::UserDeleted, Some(sub)) = (event.kind(), event.sub()) {
         let removed = directory.remove_sub(sub);
         tracing::info!(sub, removed, "user.deleted: removed the member");
-    } else if let Some(sub) = event.access_withdrawn_from() {
-        tracing::info!(
-            sub,
-            "access withdrawn: this is where the app ends the user's sessions"
-        );
     }
     event.name().to_owned()
 }
 
-/// A verifier for `LOGI_WEBHOOK_SECRETS`: comma-separated `kid:secret` pairs, a bare `secret`
-/// being the legacy key.
+/// A verifier for `LOGI_WEBHOOK_SECRETS` (comma-separated `kid:secret` pairs, a bare `secret`
+/// being the legacy key) that ends the sessions of `logi`'s users whose access an event
+/// withdraws.
 ///
 /// # Errors
 /// When the value is empty or an entry is unusable.
-pub fn verifier(secrets: &str) -> Result<WebhookVerifier, ConfigError> {
-    WebhookVerifier::builder().secrets(secrets).build()
+pub fn verifier(secrets: &str, logi: &LogiLayer) -> Result<WebhookVerifier, ConfigError> {
+    WebhookVerifier::builder()
+        .secrets(secrets)
+        .end_sessions(logi.sessions())
+        .build()
 }
 
 /// A random secret for development: `whsec_` and 64 hex digits.
