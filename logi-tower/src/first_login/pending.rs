@@ -128,7 +128,11 @@ impl PendingSignup {
     /// needs for the user.
     ///
     /// When another request completed the same session first (a form submitted twice), the
-    /// answer is the same redirect, without a cookie: that request's cookie stands.
+    /// answer is the same redirect, without a cookie: that request's cookie stands. With sealed
+    /// cookie sessions the server cannot tell a copy of the pending cookie from the original,
+    /// so the form handler may run more than once for one sign-in within the completion
+    /// window: create the account idempotently, keyed by [`issuer`](Self::issuer) and
+    /// [`sub`](Self::sub).
     ///
     /// # Errors
     /// A [`CompletionError`], answered as a response: the request is not a `POST` (405; a link
