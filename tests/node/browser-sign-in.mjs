@@ -5,126 +5,15 @@
 //
 // The app must be the quickstart (`logi_examples::quickstart::app`) behind a provider in
 // interactive mode on another site (127.0.0.1). Prints one JSON line of results on stdout and
-// exits 0; on any failure prints `browser-sign-in: FAILED: …` on stderr and exits 1.
-//
-// Environment:
-//   LOGI_E2E_CHROMIUM  the browser to drive (default /usr/bin/chromium). Never downloads one.
-//
-// With --stop-on-stdin-close, the script closes the browser and exits when its stdin closes:
-// the parent's way to stop it (and, if the parent dies, the run stops with it).
+// exits 0; on any failure prints `browser-sign-in: FAILED: …` on stderr and exits 1. The launch,
+// the bounds and the options are chromium.mjs's.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { SESSION_COOKIE, TRANSACTION_COOKIE_PREFIX, check, main, redact } from './chromium.mjs';
 
-/** Every navigation and every wait for an element is bounded by this. */
-const STEP_TIMEOUT_MS = 15_000;
-/** The whole run, browser start included, is bounded by this. */
-const RUN_TIMEOUT_MS = 75_000;
-/** Launch flags for the Debian Chromium as root on a machine without network (see TESTING.md).
- * Playwright adds its own (among them --headless, --no-sandbox, --no-first-run,
- * --disable-background-networking, --disable-component-update, --disable-sync) and a fresh,
- * empty --user-data-dir that it deletes on close; the ones it adds are repeated here so that the
- * list reads as the contract. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SESSION_COOKIE = '__Host-logi.session';
-const TRANSACTION_COOKIE_PREFIX = '__Secure-logi.tx.';
 const EXPECTED = { sub: 'user-0001', email: 'ada@example.com', name: 'Ada Lovelace' };
 
-class Failure extends Error {}
-
-function check(condition, message) {
-  if (!condition) throw new Failure(message);
-}
-
-function isLoopback(url) {
-  if (!/^https?:$/.test(url.protocol)) return true; // about:, data:, chrome-error: …
-  return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-}
-
-/** Query parameters that carry codes, tokens or one-time values: kept out of the report. */
-const SECRET_PARAMS = ['code', 'state', 'nonce', 'code_challenge', 'id_token_hint'];
-
-/** `url` with the values of secret query parameters replaced by `…`. */
-function redact(url) {
-  const parsed = new URL(url);
-  for (const name of SECRET_PARAMS) {
-    if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '…');
-  }
-  return decodeURI(parsed.href);
-}
-
-function parseArgs(argv) {
-  const positional = argv.filter((a) => !a.startsWith('--'));
-  const flags = new Set(argv.filter((a) => a.startsWith('--')));
-  for (const flag of flags) {
-    check(flag === '--stop-on-stdin-close', `unknown option ${flag}`);
-  }
-  check(positional.length === 1, 'usage: browser-sign-in.mjs http://localhost:PORT/ [--stop-on-stdin-close]');
-  const app = new URL(positional[0]);
-  check(app.protocol === 'http:' && app.hostname === 'localhost' && app.pathname === '/',
-    `the app URL must be http://localhost:PORT/, not ${app}`);
-  return { app, stopOnStdinClose: flags.has('--stop-on-stdin-close') };
-}
-
-let browser;
-let stopping = false;
-
-/** Closes the browser (bounded) and exits with `code`. */
-async function stop(code, message) {
-  if (stopping) return;
-  stopping = true;
-  if (message) process.stderr.write(`browser-sign-in: ${message}\n`);
-  const closing = browser?.close().catch(() => {});
-  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-  process.exit(code);
-}
-
-async function run({ app }) {
-  const started = Date.now();
-  const executablePath = process.env.LOGI_E2E_CHROMIUM || '/usr/bin/chromium';
-  browser = await chromium.launch({
-    executablePath,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    timeout: 30_000,
-  });
-  const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-
-  // What the browser did, for the report and for the checks below.
-  const navigations = []; // "METHOD URL STATUS", every top-level document request
-  const offLoopback = [];
-  const pageErrors = [];
-  page.on('response', (response) => {
-    const request = response.request();
-    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
-      navigations.push(`${request.method()} ${redact(request.url())} ${response.status()}`);
-    }
-  });
-  page.on('request', (request) => {
-    if (!isLoopback(new URL(request.url()))) offLoopback.push(request.url());
-  });
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-
-  const appOrigin = app.origin;
-  const onApp = (path) => (url) => url.origin === appOrigin && url.pathname === path;
-  const onProvider = (path) => (url) => url.origin !== appOrigin && url.pathname === path;
-  const cookieNamed = async (name) =>
-    (await context.cookies()).find((cookie) => cookie.name === name);
-  const text = async (selector) => (await page.locator(selector).textContent())?.trim();
+async function run({ app, open }) {
+  const { context, page, navigations, onApp, onProvider, cookieNamed, text, screenshot, finish } = await open();
 
   // 1. The home page, signed out.
   let response = await page.goto(app.href, { waitUntil: 'load' });
@@ -158,8 +47,7 @@ async function run({ app }) {
     `${SESSION_COOKIE} should be HttpOnly, Secure, SameSite=Lax, Path=/: ${JSON.stringify({ ...session, value: '…' })}`);
   const leftover = (await context.cookies()).filter((c) => c.name.startsWith(TRANSACTION_COOKIE_PREFIX));
   check(leftover.length === 0, `the transaction cookie outlived the callback: ${leftover.map((c) => c.name)}`);
-  const screenshot = join(mkdtempSync(join(tmpdir(), 'logi-browser-')), 'dashboard.png');
-  await page.screenshot({ path: screenshot, fullPage: true });
+  const dashboardScreenshot = await screenshot('dashboard.png');
 
   // 4. Reloading keeps the user signed in.
   response = await page.reload({ waitUntil: 'load' });
@@ -186,11 +74,10 @@ async function run({ app }) {
   check((await page.title()).startsWith('Sign in'), `after sign-out /dashboard shows "${await page.title()}"`);
   const toSignIn = navigations.slice(beforeDashboard);
 
-  check(offLoopback.length === 0, `the browser left loopback: ${offLoopback.join(', ')}`);
-  check(pageErrors.length === 0, `script errors on the pages: ${pageErrors.join('; ')}`);
+  const { chromium, elapsed_ms } = finish();
   return {
     ok: true,
-    chromium: browser.version(),
+    chromium,
     app: app.href,
     provider,
     provider_page: redact(providerPage),
@@ -215,35 +102,10 @@ async function run({ app }) {
     cookies_after_sign_out: cookiesAfter,
     dashboard_after_sign_out: toSignIn,
     ended_at: redact(afterSignOut),
-    screenshot,
+    screenshot: dashboardScreenshot,
     navigations,
-    elapsed_ms: Date.now() - started,
+    elapsed_ms,
   };
 }
 
-const options = (() => {
-  try {
-    return parseArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`browser-sign-in: ${error.message}\n`);
-    process.exit(2);
-  }
-})();
-
-setTimeout(() => stop(1, `FAILED: the run took longer than ${RUN_TIMEOUT_MS / 1000} s`), RUN_TIMEOUT_MS).unref();
-process.on('SIGTERM', () => stop(1, 'stopped by SIGTERM'));
-process.on('SIGINT', () => stop(1, 'stopped by SIGINT'));
-if (options.stopOnStdinClose) {
-  process.stdin.on('end', () => stop(1, 'stopped: stdin closed'));
-  process.stdin.on('error', () => stop(1, 'stopped: stdin failed'));
-  process.stdin.resume();
-}
-
-try {
-  const result = await run(options);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  await stop(0);
-} catch (error) {
-  const message = error instanceof Failure ? error.message : (error?.stack ?? String(error));
-  await stop(1, `FAILED: ${message}`);
-}
+await main('browser-sign-in', run);
