@@ -132,21 +132,14 @@ fn assert_signed_in_and_out(result: &Value, provider: &TestProvider, url: &str) 
 /// One code exchange, one userinfo call and one revocation for one sign-in and sign-out; two
 /// visits to the sign-in page (the second after signing out).
 fn assert_provider_calls(provider: &TestProvider) {
-    let calls: Vec<(Endpoint, u64)> = Endpoint::ALL
-        .iter()
-        .map(|&endpoint| (endpoint, provider.calls(endpoint)))
-        .collect();
-    for (endpoint, expected) in [
-        (Endpoint::Authorize, 2),
-        (Endpoint::Token, 1),
-        (Endpoint::Userinfo, 1),
-        (Endpoint::Revoke, 1),
-        (Endpoint::EndSession, 1),
-    ] {
-        assert_eq!(
-            provider.calls(endpoint),
-            expected,
-            "{endpoint:?} calls (all calls: {calls:?})"
-        );
-    }
+    chromium::assert_provider_calls(
+        provider,
+        &[
+            (Endpoint::Authorize, 2),
+            (Endpoint::Token, 1),
+            (Endpoint::Userinfo, 1),
+            (Endpoint::Revoke, 1),
+            (Endpoint::EndSession, 1),
+        ],
+    );
 }

@@ -207,21 +207,14 @@ fn assert_signed_out_and_in_again(result: &Value, provider: &TestProvider, url: 
 /// Two sign-ins, each one code exchange and one userinfo call; joining calls the provider for
 /// nothing; one sign-out revokes and ends the session at the provider.
 fn assert_provider_calls(provider: &TestProvider) {
-    let calls: Vec<(Endpoint, u64)> = Endpoint::ALL
-        .iter()
-        .map(|&endpoint| (endpoint, provider.calls(endpoint)))
-        .collect();
-    for (endpoint, expected) in [
-        (Endpoint::Authorize, 2),
-        (Endpoint::Token, 2),
-        (Endpoint::Userinfo, 2),
-        (Endpoint::Revoke, 1),
-        (Endpoint::EndSession, 1),
-    ] {
-        assert_eq!(
-            provider.calls(endpoint),
-            expected,
-            "{endpoint:?} calls (all calls: {calls:?})"
-        );
-    }
+    chromium::assert_provider_calls(
+        provider,
+        &[
+            (Endpoint::Authorize, 2),
+            (Endpoint::Token, 2),
+            (Endpoint::Userinfo, 2),
+            (Endpoint::Revoke, 1),
+            (Endpoint::EndSession, 1),
+        ],
+    );
 }

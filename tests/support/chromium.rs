@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use logi::testing::{Endpoint, TestProvider};
 use serde_json::Value;
 use tokio::io::AsyncReadExt as _;
 use tokio::process::{Child, Command};
@@ -202,4 +203,19 @@ pub(crate) fn strings(value: &Value) -> Vec<&str> {
         .as_array()
         .map(|items| items.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
+}
+
+/// Asserts how often the browser run called each of the provider's endpoints.
+pub(crate) fn assert_provider_calls(provider: &TestProvider, expected: &[(Endpoint, u64)]) {
+    let calls: Vec<(Endpoint, u64)> = Endpoint::ALL
+        .iter()
+        .map(|&endpoint| (endpoint, provider.calls(endpoint)))
+        .collect();
+    for &(endpoint, expected) in expected {
+        assert_eq!(
+            provider.calls(endpoint),
+            expected,
+            "{endpoint:?} calls (all calls: {calls:?})"
+        );
+    }
 }
