@@ -27,7 +27,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use logi::LogiLayer;
 use logi_examples::Localhost;
-use logi_examples::members::{self, Directory};
 use logi_examples::webhooks::{self, DEVELOPMENT_KID, PATH};
 
 #[tokio::main]
@@ -46,18 +45,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let (builder, provider) = logi_examples::development_builder(port).await?;
         (builder, Some(provider))
     };
-    let directory = Directory::default();
-    let logi = members::with_first_login(builder, &directory)
-        .build()
-        .await?;
-    let (verifier, generated) = match std::env::var("LOGI_WEBHOOK_SECRETS") {
-        Ok(secrets) => (webhooks::verifier(&secrets, &logi)?, None),
+    let (secrets, generated) = match std::env::var("LOGI_WEBHOOK_SECRETS") {
+        Ok(secrets) => (secrets, None),
         Err(_) => {
             let secret = webhooks::generate_secret();
-            let secrets = format!("{DEVELOPMENT_KID}:{secret}");
-            (webhooks::verifier(&secrets, &logi)?, Some(secret))
+            (format!("{DEVELOPMENT_KID}:{secret}"), Some(secret))
         }
     };
+    let (app, _directory) = webhooks::build(builder, &secrets).await?;
 
     let url = format!("http://localhost:{port}{PATH}");
     match generated {
@@ -66,7 +61,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     print_sign_in(port);
     localhost
-        .serve(webhooks::app(verifier, directory, logi), async {
+        .serve(app, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;

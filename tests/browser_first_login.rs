@@ -20,7 +20,7 @@ use std::time::Instant;
 use chromium::{Tools, strings};
 use logi::testing::{Endpoint, TestProvider};
 use logi_examples::Localhost;
-use logi_examples::members::{self, Directory, Member};
+use logi_examples::members::Member;
 use logi_examples::webhooks;
 use serde_json::{Value, json};
 
@@ -41,13 +41,9 @@ async fn chromium_joins_through_the_first_login_form_then_goes_straight_in() {
     let (builder, provider) = logi_examples::development_builder(port)
         .await
         .expect("start the provider");
-    let directory = Directory::default();
-    let logi = members::with_first_login(builder, &directory)
-        .build()
+    let (app, directory) = webhooks::build(builder, "k1:whsec_browser_first_login")
         .await
-        .expect("build the layer");
-    let verifier = webhooks::verifier("k1:whsec_browser_first_login", &logi).expect("verifier");
-    let app = webhooks::app(verifier, directory.clone(), logi);
+        .expect("build the example app");
     tokio::spawn(localhost.serve(app, std::future::pending()));
     let url = format!("http://localhost:{port}/");
 

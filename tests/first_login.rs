@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use logi::testing::{Endpoint, TestProvider, TestUser};
 use logi_examples::Localhost;
-use logi_examples::members::{self, Directory, Member};
+use logi_examples::members::{Directory, Member};
 use logi_examples::webhooks::{self, PATH};
 use reqwest::Method;
 use reqwest::header::{LOCATION, SET_COOKIE};
@@ -25,13 +25,9 @@ async fn start() -> App {
     let localhost = Localhost::bind(0).await.unwrap();
     let port = localhost.port().unwrap();
     let (builder, provider) = logi_examples::development_builder(port).await.unwrap();
-    let directory = Directory::default();
-    let logi = members::with_first_login(builder, &directory)
-        .build()
+    let (app, directory) = webhooks::build(builder, &format!("k1:{SECRET}"))
         .await
         .unwrap();
-    let verifier = webhooks::verifier(&format!("k1:{SECRET}"), &logi).unwrap();
-    let app = webhooks::app(verifier, directory.clone(), logi);
     tokio::spawn(localhost.serve(app, std::future::pending()));
     App {
         origin: format!("http://localhost:{port}"),

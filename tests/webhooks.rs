@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
 use logi_examples::Localhost;
-use logi_examples::members::{self, Directory};
 use logi_examples::webhooks::{self, PATH};
 
 const CURRENT: &str = "whsec_current_e2e";
@@ -36,14 +35,9 @@ async fn start(secrets: &str) -> String {
     let localhost = Localhost::bind(0).await.unwrap();
     let port = localhost.port().unwrap();
     let (builder, provider) = logi_examples::development_builder(port).await.unwrap();
-    let directory = Directory::default();
-    let logi = members::with_first_login(builder, &directory)
-        .build()
+    let (app, _directory) = webhooks::build(builder, secrets)
         .await
-        .unwrap();
-    let verifier =
-        webhooks::verifier(secrets, &logi).expect("LOGI_WEBHOOK_SECRETS as the example reads it");
-    let app = webhooks::app(verifier, directory, logi);
+        .expect("LOGI_WEBHOOK_SECRETS as the example reads it");
     tokio::spawn(async move {
         let _provider = provider; // serves as long as the app
         localhost.serve(app, std::future::pending()).await

@@ -22,6 +22,24 @@ pub const PATH: &str = "/webhooks/logi";
 /// The key id of the secret generated when `LOGI_WEBHOOK_SECRETS` is not set.
 pub const DEVELOPMENT_KID: &str = "dev";
 
+/// The whole example app from a layer builder and `LOGI_WEBHOOK_SECRETS`: members signing in
+/// with first-login completion ([`members::with_first_login`]) and webhooks verified by
+/// [`verifier`]; also the member directory they share.
+///
+/// # Errors
+/// When the layer cannot be built or the secrets are unusable.
+pub async fn build(
+    builder: logi::LogiLayerBuilder,
+    secrets: &str,
+) -> Result<(Router, Directory), ConfigError> {
+    let directory = Directory::default();
+    let logi = members::with_first_login(builder, &directory)
+        .build()
+        .await?;
+    let verifier = verifier(secrets, &logi)?;
+    Ok((app(verifier, directory.clone(), logi), directory))
+}
+
 /// The app: webhooks verified with `verifier`, and the members' pages behind `logi` (built
 /// with [`members::with_first_login`] over the same `directory`).
 pub fn app(verifier: WebhookVerifier, directory: Directory, logi: LogiLayer) -> Router {
