@@ -187,7 +187,7 @@ impl LogiSessions {
 
     async fn end_whose(&self, whose: Whose<'_>) -> Result<Option<usize>, SessionsError> {
         self.web()?
-            .end_sessions(whose, unix_now())
+            .end_sessions(whose)
             .await
             .map_err(SessionsError::unavailable)
     }

@@ -82,10 +82,10 @@ fn new_sid(provider: &TestProvider, before: &[String]) -> String {
     new.remove(0)
 }
 
-/// Waits past the current second: a sign-out ends the sessions created up to its second, so a
-/// sign-in in that same second would count as before it.
-async fn next_second() {
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+/// Waits past the current millisecond: a sign-out ends the sessions created up to and
+/// including its millisecond (a sign-in in the same second after it is not ended).
+async fn next_millisecond() {
+    tokio::time::sleep(Duration::from_millis(2)).await;
 }
 
 /// The shared scenario: a user signed in on the first instance, signed out by a logout token
@@ -116,7 +116,7 @@ async fn logout_everywhere(cluster: &Instances) {
     }
 
     // Signing in again works, on both instances.
-    next_second().await;
+    next_millisecond().await;
     sign_in(&mut browser, second).await;
     for origin in [first, second] {
         assert_eq!(dashboard(&mut browser, origin).await, 200, "{origin}");
@@ -237,7 +237,7 @@ async fn one_instance_with_cookie_sessions() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 200);
-    next_second().await;
+    next_millisecond().await;
     browser.sign_in(&app, "/").await;
     assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
 }

@@ -91,7 +91,7 @@ pub(crate) async fn receive<B: Body>(web: &Web, parts: Parts, body: B) -> Respon
             return unavailable("the sessions cannot be ended right now");
         }
     };
-    match web.end_sessions(whose, now).await {
+    match web.end_sessions(whose).await {
         Ok(ended) => {
             match whose {
                 Whose::User(sub) => tracing::info!(sub, ?ended, "back-channel logout of a user"),

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::login::{TRANSACTION_TTL, Transaction, transaction_attributes, transaction_cookie};
 use super::pages::ErrorPage;
-use super::{query_param, unix_now};
+use super::{query_param, unix_now_ms};
 use crate::Checks;
 use crate::first_login::{
     COMPLETION_TIMEOUT, HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path,
@@ -87,7 +87,10 @@ async fn complete(
     tx: Transaction,
     cookies: &RequestCookies<'_>,
 ) -> Response<Bytes> {
-    let now = unix_now();
+    // Taken before the code is redeemed: a sign-out that lands while the sign-in completes
+    // counts as after it, and ends it.
+    let now_ms = unix_now_ms();
+    let now = now_ms.div_euclid(1000);
     if !bool::from(tx.state.as_bytes().ct_eq(state.as_bytes()))
         || now > tx.created + TRANSACTION_TTL
     {
@@ -219,6 +222,7 @@ async fn complete(
         nonce: Some(tx.nonce),
         psid: verified.sid().map(str::to_owned),
         created: now,
+        cms: now_ms,
         seen: now,
         pending,
     };

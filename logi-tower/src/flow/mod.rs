@@ -126,6 +126,13 @@ pub(crate) fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs().cast_signed())
 }
 
+/// Milliseconds since the Unix epoch: orders a sign-in against a sign-out in the same second.
+pub(crate) fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// `n` random bytes, base64url encoded.
 pub(crate) fn random_token(n: usize) -> String {
     use base64::Engine as _;

@@ -40,6 +40,10 @@ pub(crate) struct SessionData {
     pub(crate) psid: Option<String>,
     /// When the user signed in.
     pub(crate) created: i64,
+    /// When the user signed in, in Unix milliseconds: ordered against sign-outs (see
+    /// [`created_ms`](Self::created_ms)).
+    #[serde(default)]
+    pub(crate) cms: i64,
     /// The last time the session was renewed (rolling idle expiry).
     pub(crate) seen: i64,
     /// Set while the app's first-login completion is pending: the user is not signed in yet.
@@ -56,6 +60,19 @@ pub(crate) struct Pending {
     pub(crate) return_to: String,
     /// The session ends at this time unless completed (Unix seconds).
     pub(crate) until: i64,
+}
+
+impl SessionData {
+    /// When the user signed in, in Unix milliseconds. A session written without it counts from
+    /// the start of its `created` second: earlier, never later, than the real time, so a
+    /// sign-out in that second still ends it.
+    pub(crate) fn created_ms(&self) -> i64 {
+        if self.cms > 0 {
+            self.cms
+        } else {
+            self.created.saturating_mul(1000)
+        }
+    }
 }
 
 impl fmt::Debug for SessionData {

@@ -3,8 +3,8 @@
 //!
 //! Sessions in a store are deleted there. Sealed cookie sessions live in browsers, out of
 //! reach: the user or provider session goes on a denylist instead, with the time of the
-//! sign-out, and a cookie session created at or before that time is signed out when it is next
-//! presented (one created after it, by signing in again, is not). The denylist is the
+//! sign-out (to the millisecond), and a cookie session created at or before that time is signed
+//! out when it is next presented (one created after it, by signing in again, is not). The denylist is the
 //! instances' [`Coordination`](super::store::Coordination) when there is one (`out:sub:…` and
 //! `out:sid:…` records, kept for the absolute session timeout), so that every instance refuses
 //! the cookie; else it is this process's memory, bounded. Keys name a SHA-256 of the `sub` or
@@ -25,6 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::data::SessionData;
 use super::manager::Loaded;
 use super::store::{DynCoordination, StoreError};
+use crate::flow::unix_now_ms;
 use crate::layer::Web;
 
 /// Most users and provider sessions the in-memory denylist holds, and most `jti`s remembered.
@@ -63,8 +64,8 @@ pub(crate) struct SignOuts {
     keep: i64,
 }
 
-/// Users and provider sessions signed out, each with the time of the sign-out and when it can
-/// be forgotten.
+/// Users and provider sessions signed out, each with the time of the sign-out (Unix
+/// milliseconds) and when it can be forgotten (Unix seconds).
 #[derive(Default)]
 struct Denylist {
     /// How many entries there are, read without the lock: an empty denylist costs one atomic load.
@@ -84,9 +85,9 @@ impl Entries {
     }
 }
 
-/// Whether a session created at `created` was signed out by a sign-out at `out_at`.
-fn ended(created: i64, out_at: i64) -> bool {
-    created <= out_at
+/// Whether a session created at `created_ms` was signed out by a sign-out at `out_at_ms`.
+fn ended(data: &SessionData, out_at_ms: i64) -> bool {
+    data.created_ms() <= out_at_ms
 }
 
 impl SignOuts {
@@ -121,7 +122,7 @@ impl SignOuts {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         let hit = |entry: Option<&(i64, i64)>| {
-            entry.is_some_and(|&(out_at, until)| until > now && ended(data.created, out_at))
+            entry.is_some_and(|&(out_at_ms, until)| until > now && ended(data, out_at_ms))
         };
         hit(entries.subs.get(&data.sub))
             || data
@@ -130,7 +131,8 @@ impl SignOuts {
                 .is_some_and(|sid| hit(entries.sids.get(sid)))
     }
 
-    fn deny_here(&self, whose: Whose<'_>, now: i64) -> Result<(), StoreError> {
+    fn deny_here(&self, whose: Whose<'_>, now_ms: i64) -> Result<(), StoreError> {
+        let now = now_ms.div_euclid(1000);
         let until = now.saturating_add(self.keep);
         let mut entries = self
             .denylist
@@ -149,8 +151,8 @@ impl SignOuts {
                 ));
             }
         }
-        let entry = map.entry(value.to_owned()).or_insert((now, until));
-        *entry = (entry.0.max(now), until);
+        let entry = map.entry(value.to_owned()).or_insert((now_ms, until));
+        *entry = (entry.0.max(now_ms), until);
         let len = entries.len();
         self.denylist.len.store(len, Ordering::Release);
         Ok(())
@@ -173,7 +175,7 @@ async fn signed_out_shared(
             .ok()
             .and_then(|text| text.parse::<i64>().ok())
             // A record that does not parse was not written by this crate: signed out, to be safe.
-            .is_none_or(|out_at| ended(data.created, out_at))
+            .is_none_or(|out_at_ms| ended(data, out_at_ms))
     }))
 }
 
@@ -223,15 +225,11 @@ impl Web {
     }
 
     /// Ends the sessions of `whose`: deleted from the store (returns how many), or denied as
-    /// cookie sessions (returns `None`: the server cannot count cookies).
+    /// cookie sessions signed in until now (returns `None`: the server cannot count cookies).
     ///
     /// # Errors
     /// When the store or the coordination fails, or the in-memory denylist is full.
-    pub(crate) async fn end_sessions(
-        &self,
-        whose: Whose<'_>,
-        now: i64,
-    ) -> Result<Option<usize>, StoreError> {
+    pub(crate) async fn end_sessions(&self, whose: Whose<'_>) -> Result<Option<usize>, StoreError> {
         if let Some(store) = self.sessions.store() {
             let ended = match whose {
                 Whose::User(sub) => store.delete_by_sub(sub).await?,
@@ -242,12 +240,12 @@ impl Web {
         match &self.coordination {
             Some(coordination) => {
                 let ttl = Duration::from_secs(self.sign_outs.keep.max(1).cast_unsigned());
-                let out_at = now.to_string();
+                let out_at_ms = unix_now_ms().to_string();
                 coordination
-                    .insert(&whose.key(), out_at.as_bytes(), ttl)
+                    .insert(&whose.key(), out_at_ms.as_bytes(), ttl)
                     .await?;
             }
-            None => self.sign_outs.deny_here(whose, now)?,
+            None => self.sign_outs.deny_here(whose, unix_now_ms())?,
         }
         Ok(None)
     }
@@ -328,16 +326,25 @@ mod tests {
     use super::*;
     use crate::session::manager::Handle;
 
-    fn session(sub: &str, sid: Option<&str>, created: i64) -> Loaded {
-        let data = serde_json::from_value(serde_json::json!({
+    /// A session of `sub` signed in at `created_ms`; without `cms` when `legacy` (written by an
+    /// earlier version, which counted seconds only).
+    fn session_at(sub: &str, sid: Option<&str>, created_ms: i64, legacy: bool) -> Loaded {
+        let created = created_ms.div_euclid(1000);
+        let mut json = serde_json::json!({
             "iss": "i", "sub": sub, "at": "a", "at_exp": created + 900, "psid": sid,
             "created": created, "seen": created,
-        }))
-        .unwrap();
+        });
+        if !legacy {
+            json["cms"] = created_ms.into();
+        }
         Loaded::Valid {
-            data,
+            data: serde_json::from_value(json).unwrap(),
             handle: Handle::new(1),
         }
+    }
+
+    fn session(sub: &str, sid: Option<&str>, created_ms: i64) -> Loaded {
+        session_at(sub, sid, created_ms, false)
     }
 
     fn signed_out(sign_outs: &SignOuts, loaded: Loaded, now: i64) -> bool {
@@ -350,37 +357,42 @@ mod tests {
     #[test]
     fn the_denylist_signs_out_sessions_created_up_to_the_sign_out() {
         let sign_outs = SignOuts::new(Duration::from_secs(3600));
-        assert!(!signed_out(&sign_outs, session("u-1", None, 100), 200));
-        sign_outs.deny_here(Whose::User("u-1"), 200).unwrap();
+        assert!(!signed_out(&sign_outs, session("u-1", None, 100_000), 200));
+        sign_outs.deny_here(Whose::User("u-1"), 200_500).unwrap();
         sign_outs
-            .deny_here(Whose::ProviderSession("sid-9"), 200)
+            .deny_here(Whose::ProviderSession("sid-9"), 200_500)
             .unwrap();
-        assert!(signed_out(&sign_outs, session("u-1", None, 100), 201));
-        assert!(signed_out(&sign_outs, session("u-1", None, 200), 201));
+        assert!(signed_out(&sign_outs, session("u-1", None, 100_000), 201));
+        assert!(signed_out(&sign_outs, session("u-1", None, 200_500), 201));
         assert!(
-            !signed_out(&sign_outs, session("u-1", None, 201), 201),
-            "signed in again"
+            !signed_out(&sign_outs, session("u-1", None, 200_501), 201),
+            "signed in again, in the same second"
         );
-        assert!(!signed_out(&sign_outs, session("u-2", None, 100), 201));
+        assert!(
+            signed_out(&sign_outs, session_at("u-1", None, 200_999, true), 201),
+            "a session that knows only its second counts from the start of it"
+        );
+        assert!(!signed_out(&sign_outs, session("u-2", None, 100_000), 201));
         assert!(signed_out(
             &sign_outs,
-            session("u-2", Some("sid-9"), 100),
+            session("u-2", Some("sid-9"), 100_000),
             201
         ));
         assert!(!signed_out(
             &sign_outs,
-            session("u-2", Some("sid-8"), 100),
+            session("u-2", Some("sid-8"), 100_000),
             201
         ));
         // Forgotten once no session created before can be alive.
         assert!(!signed_out(
             &sign_outs,
-            session("u-1", None, 100),
+            session("u-1", None, 100_000),
             200 + 3600
         ));
         // A later sign-out moves the time forward; an earlier one never moves it back.
-        sign_outs.deny_here(Whose::User("u-1"), 300).unwrap();
-        sign_outs.deny_here(Whose::User("u-1"), 250).unwrap();
-        assert!(signed_out(&sign_outs, session("u-1", None, 300), 301));
+        sign_outs.deny_here(Whose::User("u-1"), 300_000).unwrap();
+        sign_outs.deny_here(Whose::User("u-1"), 250_000).unwrap();
+        assert!(signed_out(&sign_outs, session("u-1", None, 300_000), 301));
+        assert!(!signed_out(&sign_outs, session("u-1", None, 300_001), 301));
     }
 }

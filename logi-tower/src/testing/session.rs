@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::LogiLayer;
-use crate::flow::unix_now;
+use crate::flow::{unix_now, unix_now_ms};
 use crate::session::data::SessionData;
 use crate::session::manager::Handle;
 
@@ -114,7 +114,8 @@ impl TestSession {
     }
 
     fn data(&self, layer: &LogiLayer) -> SessionData {
-        let now = unix_now();
+        let now_ms = unix_now_ms();
+        let now = now_ms.div_euclid(1000);
         SessionData {
             iss: layer.shared.issuer.clone(),
             sub: self.sub.clone(),
@@ -129,6 +130,7 @@ impl TestSession {
             nonce: None,
             psid: None,
             created: now,
+            cms: now_ms,
             seen: now,
             pending: None,
         }
