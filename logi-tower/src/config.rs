@@ -147,6 +147,7 @@ pub struct LogiLayerBuilder {
     pub(crate) session_store: StoreChoice,
     pub(crate) coordination: Option<CoordinationChoice>,
     pub(crate) sign_in_hook: Option<SignInHook>,
+    pub(crate) completion_window: Duration,
 }
 
 impl Default for LogiLayerBuilder {
@@ -177,6 +178,7 @@ impl Default for LogiLayerBuilder {
             session_store: StoreChoice::Cookies,
             coordination: None,
             sign_in_hook: None,
+            completion_window: crate::first_login::COMPLETION_TIMEOUT,
         }
     }
 }
@@ -452,6 +454,17 @@ impl LogiLayerBuilder {
         self
     }
 
+    /// How long a sign-in the [`on_sign_in`](Self::on_sign_in) hook sent to the completion
+    /// form may take to complete (default
+    /// [`COMPLETION_TIMEOUT`](crate::first_login::COMPLETION_TIMEOUT), 30 minutes): the
+    /// pending session then ends, and the user signs in again. Lengthen it when the form waits
+    /// for something slow, such as a confirmation email; it never outlasts the
+    /// [`absolute_timeout`](Self::absolute_timeout).
+    pub fn completion_window(mut self, window: Duration) -> Self {
+        self.completion_window = window;
+        self
+    }
+
     /// The HTTP client for calls to the provider (custom CA, proxy).
     pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
@@ -470,6 +483,9 @@ impl LogiLayerBuilder {
         let mut audiences = self.audiences.clone();
         if audiences.is_empty() {
             audiences.extend(client_id.clone());
+        }
+        if self.completion_window < Duration::from_secs(1) {
+            return Err(invalid("completion_window", "must be at least one second"));
         }
         let web = match self.redirect_uri.as_deref() {
             Some(redirect_uri) => {

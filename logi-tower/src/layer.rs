@@ -102,6 +102,8 @@ pub(crate) struct Web {
     pub(crate) coordination: Option<Arc<dyn DynCoordination>>,
     /// The app's first-login hook, called before a sign-in's session is written.
     pub(crate) sign_in_hook: Option<SignInHook>,
+    /// How long a pending sign-in waits for the app's completion.
+    pub(crate) completion_window: Duration,
     /// Sign-outs from the server and logout tokens seen, when there is no coordination.
     pub(crate) sign_outs: SignOuts,
 }
@@ -259,6 +261,7 @@ impl LogiLayerBuilder {
                 sign_outs: SignOuts::new(b.absolute_timeout),
                 refresh_margin: b.refresh_margin,
                 sign_in_hook: b.sign_in_hook.clone(),
+                completion_window: b.completion_window,
             }
         });
         let shared = Shared {

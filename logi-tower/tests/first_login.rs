@@ -557,3 +557,66 @@ async fn a_hook_needs_the_browser_sign_in() {
         .unwrap_err();
     assert!(error.to_string().contains("on_sign_in"), "{error}");
 }
+
+#[tokio::test]
+async fn a_pending_sign_in_ends_with_the_apps_completion_window() {
+    let directory = Directory::default();
+    let hook = with_hook(&directory);
+    let app = start_app(
+        TestProvider::builder(),
+        |b| hook(b).completion_window(std::time::Duration::from_secs(1)),
+        routes(&directory),
+    )
+    .await;
+    let mut browser = Browser::new();
+    let welcome = format!("{}/welcome?step=1", app.origin);
+
+    let reply = browser.sign_in(&app, "/dashboard").await;
+    assert_eq!(reply.location(), "/welcome?step=1", "{}", reply.body);
+    let session = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-logi.session="))
+        .expect("a pending session cookie");
+    assert!(
+        session
+            .split(';')
+            .any(|attribute| attribute.trim() == "Max-Age=1"),
+        "the cookie lasts as long as the window: {}",
+        session
+            .split_once(';')
+            .map_or("", |(_, attributes)| attributes)
+    );
+    assert_eq!(browser.navigate(&welcome).await.status, 200);
+
+    // Past the window (the browser still sends the cookie): the sign-in is over, the form
+    // sends the browser to sign in again, and nothing was created.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let form = browser.navigate(&welcome).await;
+    assert_eq!(form.status, 302, "{}", form.body);
+    assert!(
+        form.location().starts_with("/auth/login"),
+        "{}",
+        form.location()
+    );
+    let me = get_json(&mut browser, &format!("{}/auth/me", app.origin)).await;
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert!(me.get("pending").is_none_or(|p| p == false), "{me}");
+    assert_eq!(directory.len(), 0);
+}
+
+#[tokio::test]
+async fn a_completion_window_under_a_second_is_refused() {
+    let provider: TestProviderBuilder = TestProvider::builder();
+    let provider = provider.start().await.unwrap();
+    let error = LogiLayer::builder()
+        .issuer(provider.issuer())
+        .client_id("logi_app")
+        .client_secret("secret")
+        .redirect_uri("http://localhost:3000/auth/callback")
+        .completion_window(std::time::Duration::ZERO)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("completion_window"), "{error}");
+}

@@ -22,7 +22,8 @@
 //! `POST` to `/auth/logout` ends a pending session too.
 //!
 //! A pending session is never refreshed, and ends [`COMPLETION_TIMEOUT`] after the sign-in
-//! unless completed.
+//! unless completed (set another window with
+//! [`LogiLayerBuilder::completion_window`](crate::LogiLayerBuilder::completion_window)).
 //!
 //! If the hook returns an error, panics or does not answer within 30 seconds, the sign-in fails
 //! closed: an error page (503 for an error or no answer, 500 for a panic), no session, and the
@@ -89,8 +90,9 @@ pub use pending::{Completed, CompletionError, CompletionErrorKind, PendingSignup
 use crate::session::data::SessionData;
 use crate::session::manager::Handle;
 
-/// How long a pending session waits for the app's completion: 30 minutes after the sign-in,
-/// then it ends and the user signs in again.
+/// How long a pending session waits for the app's completion by default: 30 minutes after the
+/// sign-in, then it ends and the user signs in again
+/// ([`LogiLayerBuilder::completion_window`](crate::LogiLayerBuilder::completion_window)).
 pub const COMPLETION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A pending session, as the layer loaded it for a request.

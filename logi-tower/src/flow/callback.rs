@@ -13,9 +13,7 @@ use super::login::{TRANSACTION_TTL, Transaction, transaction_attributes, transac
 use super::pages::ErrorPage;
 use super::{query_param, unix_now_ms};
 use crate::Checks;
-use crate::first_login::{
-    COMPLETION_TIMEOUT, HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path,
-};
+use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path};
 use crate::layer::Web;
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
@@ -295,7 +293,7 @@ async fn decide(
                 );
                 return Err(refused(StatusCode::INTERNAL_SERVER_ERROR));
             }
-            let window = i64::try_from(COMPLETION_TIMEOUT.as_secs()).unwrap_or(i64::MAX);
+            let window = i64::try_from(shared.completion_window.as_secs()).unwrap_or(i64::MAX);
             Ok(Some(Pending {
                 path,
                 return_to: return_to.to_owned(),
