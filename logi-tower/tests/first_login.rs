@@ -620,3 +620,102 @@ async fn a_completion_window_under_a_second_is_refused() {
         .unwrap_err();
     assert!(error.to_string().contains("completion_window"), "{error}");
 }
+
+/// The completion form as a plain tower service, without axum's extractors.
+async fn join(
+    request: http::Request<axum::body::Body>,
+) -> Result<http::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    let pending = match PendingSignup::from_request(&request) {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            let mut response = http::Response::new("no sign-up is pending".into());
+            *response.status_mut() = http::StatusCode::NOT_FOUND;
+            return Ok(response);
+        }
+        Err(refused) => return Ok(refused.into_http_response()),
+    };
+    if request.method() == http::Method::GET {
+        let page = format!("join as {} then {}", pending.sub(), pending.return_to());
+        return Ok(http::Response::new(page.into()));
+    }
+    // The app creates the account here, then completes.
+    Ok(match pending.complete().await {
+        Ok(completed) => completed.into_http_response(),
+        Err(refused) => refused.into_http_response(),
+    })
+}
+
+#[tokio::test]
+async fn a_plain_tower_service_completes_the_sign_up() {
+    let app = start_app(
+        TestProvider::builder(),
+        |b| {
+            b.on_sign_in(|_| async {
+                Ok::<_, std::io::Error>(SignInDecision::needs_completion("/join"))
+            })
+        },
+        |logi| support::routes(logi).route_service("/join", tower::service_fn(join)),
+    )
+    .await;
+    let mut browser = Browser::new();
+    let url = |path: &str| format!("{}{path}", app.origin);
+
+    let reply = browser.sign_in(&app, "/dashboard").await;
+    assert_eq!(reply.location(), "/join", "{}", reply.body);
+    let form = browser.navigate(&url("/join")).await;
+    assert_eq!(
+        (form.status, form.body.as_str()),
+        (200, "join as user-0001 then /dashboard")
+    );
+
+    // A cross-site POST is refused before anything is created; the sign-in stays pending.
+    let forged = browser
+        .send(
+            Method::POST,
+            &url("/join"),
+            &[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert_eq!(forged.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        browser.navigate(&url("/dashboard")).await.location(),
+        "/join"
+    );
+
+    // A same-origin POST completes: 303 to where the user was going, with the session.
+    let reply = browser
+        .send(
+            Method::POST,
+            &url("/join"),
+            &[("sec-fetch-site", SAME_ORIGIN)],
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.location()),
+        (303, "/dashboard"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-logi.session=") && !c.contains("Max-Age=0"))
+    );
+    let dashboard = browser.navigate(&url("/dashboard")).await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    assert!(
+        dashboard.body.starts_with("sub=user-0001"),
+        "{}",
+        dashboard.body
+    );
+    assert_eq!(
+        browser.navigate(&url("/join")).await.status,
+        404,
+        "signed in"
+    );
+}

@@ -14,12 +14,13 @@
 //!   answers 401 with `"pending": true`. A browser navigating to a protected page is sent to
 //!   the completion form rather than to sign in again. Bearer tokens are not affected.
 //!
-//! The completion form takes [`PendingSignup`] (feature `axum`): who signed in, and
-//! [`PendingSignup::complete`], which turns the session into a signed-in one (in cookies or in
-//! the session store alike) and answers a redirect to where the user was going. `complete()`
-//! refuses anything but a `POST`, and `PendingSignup` refuses a cross-site request that changes
-//! state before the handler runs, the way `/auth/logout` does. Abandoning is signing out: a
-//! `POST` to `/auth/logout` ends a pending session too.
+//! The completion form takes [`PendingSignup`] (an axum extractor; on other tower stacks,
+//! [`PendingSignup::from_request`]): who signed in, and [`PendingSignup::complete`], which turns
+//! the session into a signed-in one (in cookies or in the session store alike) and answers a
+//! redirect to where the user was going. `complete()` refuses anything but a `POST`, and
+//! `PendingSignup` refuses a cross-site request that changes state before the handler runs, the
+//! way `/auth/logout` does. Abandoning is signing out: a `POST` to `/auth/logout` ends a pending
+//! session too.
 //!
 //! A pending session is never refreshed, and ends [`COMPLETION_TIMEOUT`] after the sign-in
 //! unless completed (set another window with
@@ -77,14 +78,12 @@
 //! ```
 
 mod hook;
-#[cfg(feature = "axum")]
 mod pending;
 
 use std::time::Duration;
 
 pub(crate) use hook::{HookFailure, SignInHook};
 pub use hook::{SignIn, SignInDecision};
-#[cfg(feature = "axum")]
 pub use pending::{Completed, CompletionError, CompletionErrorKind, PendingSignup};
 
 use crate::session::data::SessionData;
@@ -99,13 +98,6 @@ pub const COMPLETION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub(crate) struct PendingSession {
     pub(crate) data: SessionData,
     /// Where to write it back when completed.
-    #[cfg_attr(
-        not(feature = "axum"),
-        allow(
-            dead_code,
-            reason = "only `PendingSignup` (feature `axum`) completes it"
-        )
-    )]
     pub(crate) handle: Handle,
 }
 

@@ -3,22 +3,28 @@
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "axum")]
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum_core::response::{IntoResponse, Response};
+#[cfg(feature = "axum")]
+use axum_core::response::{IntoResponse, Response as AxumResponse};
+use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, SET_COOKIE};
+#[cfg(feature = "axum")]
 use http::request::Parts;
-use http::{HeaderValue, Method, StatusCode};
+use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use super::PendingSession;
 use crate::claims;
+#[cfg(feature = "axum")]
 use crate::extract::{LogiRejection, already_signed_in, cross_site, layer_missing_for, refused};
 use crate::flow::{same_origin, unix_now};
 use crate::layer::{Auth, Shared};
 use crate::session::manager::SaveError;
 
-/// A sign-in waiting for the app's first-login completion: an axum extractor for the app's
-/// completion form (see [`first_login`](crate::first_login)).
+/// A sign-in waiting for the app's first-login completion: what the app's completion form needs
+/// (see [`first_login`](crate::first_login)). An axum extractor (feature `axum`); on any other
+/// tower stack, [`PendingSignup::from_request`].
 ///
 /// It is available only on a pending session. Otherwise it refuses the request like
 /// [`LogiUser`](crate::LogiUser) when nobody is signed in (a browser is sent to sign in, an
@@ -32,6 +38,7 @@ use crate::session::manager::SaveError;
 /// form handler can create the account first and [`complete`](PendingSignup::complete) after.
 ///
 /// ```
+/// # #[cfg(feature = "axum")] {
 /// use axum::response::{IntoResponse, Response};
 /// use logi::first_login::PendingSignup;
 ///
@@ -42,6 +49,7 @@ use crate::session::manager::SaveError;
 ///         Err(refused) => refused.into_response(),
 ///     }
 /// }
+/// # }
 /// ```
 ///
 /// `Debug` shows who signed in, never the session's tokens.
@@ -178,37 +186,77 @@ impl PendingSignup {
     }
 }
 
-/// The pending sign-in of the request, `Ok(None)` when there is none.
-fn pending(parts: &Parts) -> Result<Option<PendingSignup>, LogiRejection> {
-    let Some(auth) = parts.extensions.get::<Auth>() else {
-        return Err(layer_missing_for("`PendingSignup`"));
+/// Why a request may not use its pending sign-in.
+enum NotPending {
+    /// The layer is not in front of the handler.
+    LayerMissing,
+    /// A state-changing request from another site.
+    CrossSite,
+}
+
+/// The pending sign-in of a request, `Ok(None)` when there is none.
+fn pending(
+    extensions: &Extensions,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<PendingSignup>, NotPending> {
+    let Some(auth) = extensions.get::<Auth>() else {
+        return Err(NotPending::LayerMissing);
     };
     let Some(session) = &auth.pending else {
         return Ok(None);
     };
-    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !same_origin(auth.shared.web(), &parts.headers) {
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(auth.shared.web(), headers) {
         tracing::warn!("refused a cross-site request to the sign-up completion form");
-        return Err(cross_site());
+        return Err(NotPending::CrossSite);
     }
     Ok(Some(PendingSignup {
         shared: Arc::clone(&auth.shared),
         session: Arc::clone(session),
-        method: parts.method.clone(),
+        method: method.clone(),
     }))
 }
 
+impl PendingSignup {
+    /// The pending sign-in of `request`, for a tower stack without axum's extractors: `None`
+    /// when the request has none (nobody is signed in, the user is signed in already, or the
+    /// [`LogiLayer`](crate::LogiLayer) is not in front of the service).
+    ///
+    /// # Errors
+    /// A [`CompletionError`] of kind [`CrossSite`](CompletionErrorKind::CrossSite) (403) for a
+    /// request that changes state (anything but `GET`, `HEAD` and `OPTIONS`) from another site,
+    /// by `Sec-Fetch-Site` or `Origin`: answer it with
+    /// [`into_http_response`](CompletionError::into_http_response) and create nothing.
+    pub fn from_request<B>(request: &Request<B>) -> Result<Option<Self>, CompletionError> {
+        match pending(request.extensions(), request.method(), request.headers()) {
+            Ok(pending) => Ok(pending),
+            Err(NotPending::LayerMissing) => Ok(None),
+            Err(NotPending::CrossSite) => Err(CompletionError::new(CompletionErrorKind::CrossSite)),
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+fn extracted(parts: &Parts) -> Result<Option<PendingSignup>, LogiRejection> {
+    pending(&parts.extensions, &parts.method, &parts.headers).map_err(|why| match why {
+        NotPending::LayerMissing => layer_missing_for("`PendingSignup`"),
+        NotPending::CrossSite => cross_site(),
+    })
+}
+
+#[cfg(feature = "axum")]
 impl<S: Send + Sync> FromRequestParts<S> for PendingSignup {
     type Rejection = LogiRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(pending) = pending(parts)? {
+        if let Some(pending) = extracted(parts)? {
             return Ok(pending);
         }
         let auth = parts
             .extensions
             .get::<Auth>()
-            .expect("checked by `pending`");
+            .expect("checked by `extracted`");
         Err(if auth.principal.is_some() {
             already_signed_in(parts)
         } else {
@@ -217,6 +265,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PendingSignup {
     }
 }
 
+#[cfg(feature = "axum")]
 impl<S: Send + Sync> OptionalFromRequestParts<S> for PendingSignup {
     type Rejection = LogiRejection;
 
@@ -224,7 +273,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for PendingSignup {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        pending(parts)
+        extracted(parts)
     }
 }
 
@@ -242,6 +291,17 @@ impl Completed {
     pub fn return_to(&self) -> &str {
         &self.return_to
     }
+
+    /// The response, for a tower stack without axum (with axum, it is `IntoResponse`): a 303
+    /// to [`return_to`](Self::return_to) with the signed-in session's `Set-Cookie`, in any
+    /// body type made from [`Bytes`] (such as `http_body_util::Full<Bytes>`).
+    pub fn into_http_response<B: From<Bytes>>(self) -> Response<B> {
+        let mut response = crate::reject::redirect(StatusCode::SEE_OTHER, &self.return_to);
+        for cookie in self.set_cookies {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+        response.map(B::from)
+    }
 }
 
 impl fmt::Debug for Completed {
@@ -252,17 +312,14 @@ impl fmt::Debug for Completed {
     }
 }
 
+#[cfg(feature = "axum")]
 impl IntoResponse for Completed {
-    fn into_response(self) -> Response {
-        let mut response = crate::reject::redirect(StatusCode::SEE_OTHER, &self.return_to);
-        for cookie in self.set_cookies {
-            response.headers_mut().append(SET_COOKIE, cookie);
-        }
-        response.map(axum_core::body::Body::from)
+    fn into_response(self) -> AxumResponse {
+        self.into_http_response()
     }
 }
 
-/// Why [`PendingSignup::complete`] refused.
+/// Why [`PendingSignup::complete`] (or [`PendingSignup::from_request`]) refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CompletionErrorKind {
@@ -271,6 +328,9 @@ pub enum CompletionErrorKind {
     /// The session could not be written: 503 when the store failed (try again), 500 when it
     /// does not fit in cookies.
     Storage(StatusCode),
+    /// A request that changes state came from another site: 403 (only from
+    /// [`PendingSignup::from_request`]; the axum extractor refuses it itself).
+    CrossSite,
 }
 
 /// Why [`PendingSignup::complete`] refused; as a response, a short plain-text page with the
@@ -297,7 +357,21 @@ impl CompletionError {
         match self.kind {
             CompletionErrorKind::NotPost => StatusCode::METHOD_NOT_ALLOWED,
             CompletionErrorKind::Storage(status) => status,
+            CompletionErrorKind::CrossSite => StatusCode::FORBIDDEN,
         }
+    }
+
+    /// The response, for a tower stack without axum (with axum, it is `IntoResponse`): a
+    /// short `no-store` plain-text page with [`status`](Self::status) (and `Allow: POST` for
+    /// a request that is not a `POST`), in any body type made from [`Bytes`].
+    pub fn into_http_response<B: From<Bytes>>(self) -> Response<B> {
+        let mut response = crate::flow::pages::text(self.status(), self.to_string());
+        let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.kind == CompletionErrorKind::NotPost {
+            headers.insert(ALLOW, HeaderValue::from_static("POST"));
+        }
+        response.map(B::from)
     }
 }
 
@@ -306,21 +380,17 @@ impl fmt::Display for CompletionError {
         f.write_str(match self.kind {
             CompletionErrorKind::NotPost => "sign-up completion must be a POST",
             CompletionErrorKind::Storage(_) => "the completed session could not be stored",
+            CompletionErrorKind::CrossSite => "cross-site request refused",
         })
     }
 }
 
 impl std::error::Error for CompletionError {}
 
+#[cfg(feature = "axum")]
 impl IntoResponse for CompletionError {
-    fn into_response(self) -> Response {
-        let mut response = crate::flow::pages::text(self.status(), self.to_string());
-        let headers = response.headers_mut();
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.kind == CompletionErrorKind::NotPost {
-            headers.insert(ALLOW, HeaderValue::from_static("POST"));
-        }
-        response.map(axum_core::body::Body::from)
+    fn into_response(self) -> AxumResponse {
+        self.into_http_response()
     }
 }
 
@@ -338,14 +408,16 @@ mod tests {
                 CompletionErrorKind::Storage(StatusCode::SERVICE_UNAVAILABLE),
                 503,
             ),
+            (CompletionErrorKind::CrossSite, 403),
         ] {
             let error = CompletionError::new(kind);
             assert_eq!(error.status().as_u16(), status);
-            let response = error.into_response();
+            let response = error.into_http_response::<Bytes>();
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
         }
-        let response = CompletionError::new(CompletionErrorKind::NotPost).into_response();
+        let response =
+            CompletionError::new(CompletionErrorKind::NotPost).into_http_response::<Bytes>();
         assert_eq!(response.headers()[ALLOW], "POST");
     }
 
@@ -356,7 +428,7 @@ mod tests {
             set_cookies: vec![HeaderValue::from_static("__Host-logi.session=x; Path=/")],
         };
         assert!(!format!("{completed:?}").contains("logi.session"));
-        let response = completed.into_response();
+        let response = completed.into_http_response::<Bytes>();
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()[LOCATION], "/dashboard?tab=1");
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");

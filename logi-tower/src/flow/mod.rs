@@ -8,7 +8,6 @@ mod logout;
 mod me;
 
 pub(crate) use backchannel::receive as backchannel_logout;
-#[cfg(feature = "axum")]
 pub(crate) use logout::same_origin;
 pub(crate) use me::me;
 pub(crate) mod pages;
