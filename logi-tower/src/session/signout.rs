@@ -3,12 +3,12 @@
 //!
 //! Sessions in a store are deleted there. Sealed cookie sessions live in browsers, out of
 //! reach: the user or provider session goes on a denylist instead, with the time of the
-//! sign-out (to the millisecond), and a cookie session created at or before that time is signed
-//! out when it is next presented (one created after it, by signing in again, is not). The denylist is the
-//! instances' [`Coordination`](super::store::Coordination) when there is one (`out:sub:…` and
-//! `out:sid:…` records, kept for the absolute session timeout), so that every instance refuses
-//! the cookie; else it is this process's memory, bounded. Keys name a SHA-256 of the `sub` or
-//! `sid`, never the value itself.
+//! sign-out (to the millisecond), and a cookie session created at or before that time is
+//! signed out when it is next presented (one created after it, by signing in again, is not).
+//! The denylist is the instances' [`Coordination`](super::store::Coordination) when there is
+//! one (`out:sub:…` and `out:sid:…` records, kept for the absolute session timeout), so that
+//! every instance refuses the cookie; else it is this process's memory, bounded. Keys name a
+//! SHA-256 of the `sub` or `sid`, never the value itself.
 //!
 //! The same module remembers the `jti` of every logout token until it expires (`jti:…` records,
 //! or memory), so a logout token is acted on once.
