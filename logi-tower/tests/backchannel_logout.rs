@@ -259,13 +259,7 @@ async fn signing_out_at_the_provider_delivers_a_back_channel_logout() {
     sign_in(&mut browser, first).await;
     let copy = browser.cookies.clone();
 
-    let out = browser
-        .send(
-            Method::POST,
-            &format!("{second}/auth/logout"),
-            &[("origin", second), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let out = browser.sign_out_at(second).await;
     assert_eq!(out.status, 303);
     assert!(
         out.location().contains("id_token_hint="),

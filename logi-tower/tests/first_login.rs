@@ -483,13 +483,7 @@ async fn a_pending_session_in_a_server_side_store_completes_and_can_be_abandoned
     let reply = other.sign_in(&app, "/dashboard").await;
     assert_eq!(reply.location(), "/welcome?step=1");
     assert_eq!(store.len(), 2);
-    let out = other
-        .send(
-            Method::POST,
-            &url("/auth/logout"),
-            &[("origin", &app.origin), ("sec-fetch-site", SAME_ORIGIN)],
-        )
-        .await;
+    let out = other.sign_out_at(&app.origin).await;
     assert_eq!(out.status, 303);
     assert_eq!(store.len(), 1);
     assert!(other.cookies.is_empty());

@@ -520,13 +520,7 @@ async fn two_instances_share_sessions_and_sign_outs_through_redis() {
 
     // Sign out on the second instance: the first sees it at once, even with the old cookie.
     let cookies = browser.cookies.clone();
-    let out = browser
-        .send(
-            Method::POST,
-            &format!("{second}/auth/logout"),
-            &[("origin", second), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let out = browser.sign_out_at(second).await;
     assert_eq!(out.status, 303);
     browser.cookies = cookies;
     let page = browser.navigate(&format!("{first}/dashboard")).await;

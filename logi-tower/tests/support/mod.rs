@@ -310,6 +310,17 @@ impl Browser {
         self.sign_in_at(&app.origin, return_to).await
     }
 
+    /// Signs out of the app at `origin` the way its page's sign-out form does: a same-origin
+    /// `POST /auth/logout`.
+    pub async fn sign_out_at(&mut self, origin: &str) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            &format!("{origin}/auth/logout"),
+            &[("origin", origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await
+    }
+
     /// [`Browser::sign_in`] on the app at `origin`.
     pub async fn sign_in_at(&mut self, origin: &str, return_to: &str) -> Reply {
         let login = format!(
