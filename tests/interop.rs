@@ -49,7 +49,8 @@ async fn sign_in_and_out_through_oidc_provider() {
     // Served from the session: no further call to the provider.
     assert_eq!(app.calls("POST", "/token").await, 1);
     assert_eq!(app.calls("GET", "/me").await, 1);
-    app.sign_out().await;
+    let id_token = app.sign_out().await;
+    app.id_token_is_not_an_access_token(&id_token).await;
 }
 
 #[tokio::test]
@@ -351,9 +352,34 @@ impl App {
         );
     }
 
+    /// The provider's ID token for this app (its audience is the app's client id), sent as a
+    /// bearer token, is refused: it is not an access token.
+    async fn id_token_is_not_an_access_token(&self, id_token: &str) {
+        let http = reqwest::Client::new();
+        for path in ["/dashboard", "/auth/me"] {
+            let response = http
+                .get(self.url(path))
+                .header("accept", "application/json")
+                .bearer_auth(id_token)
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401, "{path}");
+            let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+            assert!(
+                challenge.starts_with(
+                    r#"Bearer error="invalid_token", error_description="not_an_access_token: "#
+                ),
+                "{path}: {challenge}"
+            );
+        }
+    }
+
     /// `POST /auth/logout`: the app revokes the refresh token and sends the browser to the
-    /// provider's end-session endpoint, which asks for confirmation and sends it back.
-    async fn sign_out(&mut self) {
+    /// provider's end-session endpoint, which asks for confirmation and sends it back. Returns
+    /// the ID token the app handed the provider (`id_token_hint`).
+    async fn sign_out(&mut self) -> String {
         let refresh_token = self.latest_refresh_token().await;
         let origin = self.origin.origin().ascii_serialization();
         let out = self
@@ -420,6 +446,7 @@ impl App {
             .send(Method::GET, &self.url("/auth/me"), &[], None)
             .await;
         assert_eq!(me.status, 401);
+        params["id_token_hint"].clone()
     }
 
     /// A `refresh_token` grant made directly, as the client: (status, JSON body).

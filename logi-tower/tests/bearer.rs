@@ -2,6 +2,8 @@
 
 #![cfg(all(feature = "testing", feature = "axum"))]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -311,4 +313,144 @@ async fn a_request_with_a_bearer_token_is_judged_by_the_token_alone() {
         401,
         "an invalid token is not rescued by the session cookie"
     );
+}
+
+/// `Bearer error="invalid_token"` with a `not_an_access_token` description.
+fn not_an_access_token(challenge: Option<&str>) -> bool {
+    challenge.is_some_and(|c| {
+        c.starts_with(r#"Bearer error="invalid_token", error_description="not_an_access_token: "#)
+    })
+}
+
+/// The claims of a JWT, unverified.
+fn payload(token: &str) -> Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn id_tokens_and_logout_tokens_are_not_access_tokens() {
+    let api = start().await;
+    // One real grant: the access token and the ID token issued with it, both for this audience.
+    let tokens = support::code_grant(
+        &api.provider,
+        API,
+        "logi_secret_x",
+        "http://localhost/cb",
+        "openid orders:read",
+    )
+    .await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(payload(id_token)["aud"], API);
+    let (status, _, body) = api.get("/me", &[&format!("Bearer {access_token}")]).await;
+    assert_eq!(status, 200, "the genuine access token passes: {body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["scopes"], json!(["openid", "orders:read"]));
+
+    // The ID token's claims signed again without what only ID tokens carry give away nothing
+    // either: no `scope`.
+    let mut bare = payload(id_token);
+    for claim in ["nonce", "at_hash", "auth_time"] {
+        bare.as_object_mut().unwrap().remove(claim);
+    }
+    // A logout token, as the provider signs it (`typ: logout+jwt`) and under `typ: JWT`.
+    let logout_token = api.provider.logout_token(API).sub("user-0001").sign();
+    let logout_as_jwt = api.provider.sign_claims(&payload(&logout_token));
+    let cases = [
+        (id_token.to_owned(), "the ID token"),
+        (api.provider.sign_claims(&bare), "a bare ID token"),
+        (
+            api.provider
+                .sign_claims(&api.provider.id_token_claims(API, "user-0001")),
+            "the provider's baseline ID token",
+        ),
+        (logout_token, "the logout token"),
+        (logout_as_jwt, "a logout token under typ JWT"),
+        (
+            api.provider.sign_with_header(
+                &json!({"alg": "RS256", "kid": api.provider.current_kid(), "typ": "id_token+jwt"}),
+                &api.claims(),
+            ),
+            "an access token's claims under another typ",
+        ),
+    ];
+    for (token, what) in cases {
+        for path in ["/me", "/orders"] {
+            let (status, challenge, body) = api.get(path, &[&format!("Bearer {token}")]).await;
+            assert_eq!(status, 401, "{what} on {path}: {body}");
+            assert!(
+                not_an_access_token(challenge.as_deref()),
+                "{what}: {challenge:?}"
+            );
+            assert!(!body.contains(&token[..30]), "the token is never echoed");
+        }
+        assert_eq!(
+            api.get("/public", &[&format!("Bearer {token}")]).await.2,
+            "public false"
+        );
+    }
+    // Under `typ: at+jwt` (RFC 9068), an access token passes.
+    let at_jwt = api.provider.sign_with_header(
+        &json!({"alg": "RS256", "kid": api.provider.current_kid(), "typ": "at+jwt"}),
+        &api.claims(),
+    );
+    assert_eq!(api.get("/me", &[&format!("Bearer {at_jwt}")]).await.0, 200);
+}
+
+/// The ID token a signed-in browser hands the provider in the address bar (`id_token_hint`)
+/// opens nothing on the app's bearer path: not its pages, not `/auth/me`.
+#[tokio::test]
+async fn the_id_token_hint_of_a_sign_out_opens_nothing() {
+    let app = support::start().await;
+    let mut browser = support::Browser::new();
+    let signed_in = browser.sign_in(&app, "/dashboard").await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    let out = browser.sign_out_at(&app.origin).await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    let end_session = url::Url::parse(out.location()).unwrap();
+    let id_token = end_session
+        .query_pairs()
+        .find(|(k, _)| k == "id_token_hint")
+        .map(|(_, v)| v.into_owned())
+        .expect("the sign-out redirect carries the ID token");
+    assert_eq!(payload(&id_token)["aud"], support::CLIENT_ID);
+
+    let http = reqwest::Client::new();
+    for path in ["/dashboard", "/auth/me", "/api/data"] {
+        let response = http
+            .get(format!("{}{path}", app.origin))
+            .header("accept", "application/json")
+            .bearer_auth(&id_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+        let challenge = response.headers().get("www-authenticate").cloned();
+        assert!(
+            not_an_access_token(challenge.as_ref().map(|v| v.to_str().unwrap())),
+            "{path}: {challenge:?}"
+        );
+    }
+    // An access token for the same client and user still passes, on the same routes.
+    let token = app.provider.access_token(
+        support::CLIENT_ID,
+        "user-0001",
+        &["openid"],
+        Duration::from_secs(60),
+    );
+    for path in ["/dashboard", "/auth/me", "/api/data"] {
+        let response = http
+            .get(format!("{}{path}", app.origin))
+            .header("accept", "application/json")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
 }

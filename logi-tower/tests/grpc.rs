@@ -305,6 +305,47 @@ async fn every_forged_or_unfit_bearer_token_is_refused_with_its_reason() {
 }
 
 #[tokio::test]
+async fn id_tokens_and_logout_tokens_are_unauthenticated() {
+    let app = support::start_app(TestProvider::builder(), |b| b, |_| Router::new()).await;
+    let addr = serve(Some(app.logi.clone())).await;
+    let tokens = support::code_grant(
+        &app.provider,
+        support::CLIENT_ID,
+        support::CLIENT_SECRET,
+        &format!("{}/auth/callback", app.origin),
+        "openid greeter:hello",
+    )
+    .await;
+    let bearer = |token: &str| format!("Bearer {token}");
+    let access_token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        call_with(addr, SAY_HELLO, "authorization", bearer(access_token))
+            .await
+            .unwrap(),
+        "hello ada, from user-0001",
+        "the genuine access token passes"
+    );
+    let logout_token = app
+        .provider
+        .logout_token(support::CLIENT_ID)
+        .sub("user-0001")
+        .sign();
+    for token in [tokens["id_token"].as_str().unwrap(), &logout_token] {
+        let status = call_with(addr, SAY_HELLO, "authorization", bearer(token))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+        assert_eq!(i32::from(status.code()), 16);
+        assert!(
+            status.message().starts_with("not_an_access_token: "),
+            "{}",
+            status.message()
+        );
+        assert!(!status.message().contains(&token[..20]));
+    }
+}
+
+#[tokio::test]
 async fn without_the_layer_the_status_names_it() {
     let addr = serve(None).await;
     let missing = call(addr, SAY_HELLO, None).await.unwrap_err();

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::claims::{Text, numeric_date};
 use super::id_token::unix;
-use super::jws::{Jws, SigningDigest, from_json};
+use super::jws::{Jws, SigningDigest, Typ, from_json};
 use super::{VerifyError, VerifyErrorKind as Kind};
 use crate::provider::Jwks;
 
@@ -17,10 +17,30 @@ use crate::provider::Jwks;
 /// APIs and gRPC services.
 ///
 /// Checks, in order: structure (`malformed`), algorithm RS256, before any key is looked up
-/// (`bad_signature`; `none` and HMAC algorithms can never pass), `kid` (`missing_kid`,
-/// `unknown_kid`), signature (`bad_signature`), `iss` (`iss_mismatch`), `aud` names one of the
-/// expected audiences (`aud_mismatch`), `exp` (`missing_claim`, `expired`), `nbf` and `iat` not
-/// in the future (`expired`), `sub` (`missing_claim`). Times allow the clock skew (60 s).
+/// (`bad_signature`; `none` and HMAC algorithms can never pass), `kid` (`missing_kid`), the
+/// header's `typ` (`not_an_access_token`, below), the key (`unknown_kid`), signature
+/// (`bad_signature`), that the claims are an access token's (`not_an_access_token`, below),
+/// `iss` (`iss_mismatch`), `aud` names one of the expected audiences (`aud_mismatch`), `exp`
+/// (`missing_claim`, `expired`), `nbf` and `iat` not in the future (`expired`), `sub`
+/// (`missing_claim`). Times allow the clock skew (60 s).
+///
+/// # Access tokens only
+///
+/// The provider signs other JWTs with the same keys, for the same audience (the client id):
+/// ID tokens, which travel in browsers' address bars as `id_token_hint`, and back-channel logout
+/// tokens. None of them is a credential for an API, so each is refused with
+/// `not_an_access_token`, whatever its audience, on every signal the standards give:
+///
+/// - the header's `typ` (RFC 7515 §4.1.9, compared without regard to case, `application/`
+///   optional) is `at+jwt` (RFC 9068), `JWT`, or absent; any other (`logout+jwt`,
+///   `secevent+jwt`, `id_token+jwt`, a non-string...) is refused before any key is looked up;
+/// - claims that only ID tokens carry (`nonce`, `at_hash`, `c_hash`, `s_hash`) or only logout
+///   tokens carry (`events`, OpenID Connect Back-Channel Logout §2.4) are refused, whatever
+///   `typ` says; so is `auth_time` without `scope` (an ID token's shape: access tokens that
+///   carry `auth_time` carry their `scope` too);
+/// - a token whose `typ` is not `at+jwt` (a logi access token's is `JWT`) must carry what every
+///   logi access token carries and an ID token does not: `scope` (possibly empty) and `jti`.
+///   With `typ: at+jwt` the provider has said what the token is, and neither is required.
 #[derive(Clone, Debug)]
 pub struct AccessTokenVerifier {
     issuer: Arc<str>,
@@ -127,6 +147,7 @@ impl AccessTokenVerifier {
     ) -> Result<VerifiedAccessToken, VerifyError> {
         let jws = Jws::parse(token)?;
         let kid = jws.rs256_kid()?;
+        access_token_typ(&jws)?;
         let key = self.jwks.key(kid).await?;
         self.verify_with(&jws, &key, unix(now))
     }
@@ -145,7 +166,10 @@ impl AccessTokenVerifier {
             Ok(jws) => jws,
             Err(error) => return Some(Err(error)),
         };
-        let kid = match jws.rs256_kid() {
+        let kid = match jws
+            .rs256_kid()
+            .and_then(|kid| access_token_typ(&jws).map(|()| kid))
+        {
             Ok(kid) => kid,
             Err(error) => return Some(Err(error)),
         };
@@ -164,14 +188,16 @@ impl AccessTokenVerifier {
         let claims: AccessClaims<'_> = from_json(jws.payload()).map_err(|_| {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;
-        self.check(claims, now)
+        self.check(claims, jws.typ(), now)
     }
 
     fn check(
         &self,
         claims: AccessClaims<'_>,
+        typ: Typ,
         now: i64,
     ) -> Result<VerifiedAccessToken, VerifyError> {
+        claims.is_an_access_token(typ)?;
         let Some(Text(iss)) = claims.iss.filter(|iss| *iss.0 == *self.issuer) else {
             return Err(VerifyError::new(
                 Kind::IssMismatch,
@@ -212,6 +238,30 @@ impl AccessTokenVerifier {
     }
 }
 
+/// Refuses a token whose header's `typ` says it is not an access token (see
+/// [`AccessTokenVerifier`]).
+fn access_token_typ(jws: &Jws<'_>) -> Result<(), VerifyError> {
+    match jws.typ() {
+        Typ::Absent | Typ::Jwt | Typ::AccessToken => Ok(()),
+        Typ::Other => Err(not_an_access_token(
+            "the header's typ is not an access token's",
+        )),
+    }
+}
+
+const fn not_an_access_token(detail: &'static str) -> VerifyError {
+    VerifyError::new(Kind::NotAnAccessToken, detail)
+}
+
+/// A claim that only another kind of token carries.
+#[derive(Clone, Copy)]
+enum Foreign {
+    /// `nonce`, `at_hash`, `c_hash`, `s_hash`: an ID token's.
+    IdToken,
+    /// `events`: a logout token's (a security event token's).
+    LogoutToken,
+}
+
 /// An access token's claims, read in one pass: the registered ones typed (strings borrowed from
 /// the payload unless they have escapes), protocol claims dropped, everything else kept as the
 /// user's claims.
@@ -223,7 +273,44 @@ struct AccessClaims<'a> {
     iat: Option<i64>,
     nbf: Option<i64>,
     scope: Option<Text<'a>>,
+    /// `jti` is there (and not `null`).
+    jti: bool,
+    /// `auth_time` is there (and not `null`).
+    auth_time: bool,
+    /// The first claim seen that only another kind of token carries.
+    foreign: Option<Foreign>,
     rest: Map<String, Value>,
+}
+
+impl AccessClaims<'_> {
+    /// Whether these claims, under a header with `typ`, are an access token's (see
+    /// [`AccessTokenVerifier`]).
+    fn is_an_access_token(&self, typ: Typ) -> Result<(), VerifyError> {
+        match self.foreign {
+            Some(Foreign::LogoutToken) => {
+                return Err(not_an_access_token(
+                    "a logout token (it carries events), not an access token",
+                ));
+            }
+            Some(Foreign::IdToken) => {
+                return Err(not_an_access_token(
+                    "an ID token (it carries nonce, at_hash, c_hash or s_hash), not an access token",
+                ));
+            }
+            None => {}
+        }
+        if self.auth_time && self.scope.is_none() {
+            return Err(not_an_access_token(
+                "an ID token (auth_time without scope), not an access token",
+            ));
+        }
+        if typ != Typ::AccessToken && (self.scope.is_none() || !self.jti) {
+            return Err(not_an_access_token(
+                "neither typ at+jwt nor scope and jti: not an access token",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl<'de> Deserialize<'de> for AccessClaims<'de> {
@@ -246,6 +333,9 @@ impl<'de> Deserialize<'de> for AccessClaims<'de> {
                     iat: None,
                     nbf: None,
                     scope: None,
+                    jti: false,
+                    auth_time: false,
+                    foreign: None,
                     rest: Map::new(),
                 };
                 while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
@@ -257,6 +347,16 @@ impl<'de> Deserialize<'de> for AccessClaims<'de> {
                         "iat" => claims.iat = map.next_value::<Date>()?.0,
                         "nbf" => claims.nbf = map.next_value::<Date>()?.0,
                         "scope" => claims.scope = map.next_value()?,
+                        "jti" => claims.jti = map.next_value::<Present>()?.0,
+                        "auth_time" => claims.auth_time = map.next_value::<Present>()?.0,
+                        "nonce" | "at_hash" | "c_hash" | "s_hash" => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            claims.foreign.get_or_insert(Foreign::IdToken);
+                        }
+                        "events" => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            claims.foreign.get_or_insert(Foreign::LogoutToken);
+                        }
                         k if PROTOCOL_CLAIMS.contains(&k) => {
                             map.next_value::<de::IgnoredAny>()?;
                         }
@@ -318,6 +418,15 @@ impl<'de> Deserialize<'de> for Audiences<'de> {
     }
 }
 
+/// Whether a claim is there with a value other than `null` (read without keeping it).
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<de::IgnoredAny>::deserialize(deserializer).map(|v| Present(v.is_some()))
+    }
+}
+
 /// A NumericDate claim, in the single pass above.
 struct Date(Option<i64>);
 
@@ -339,8 +448,78 @@ mod tests {
         )
     }
 
+    /// Checks claims under `typ: at+jwt`, which requires neither `scope` nor `jti`.
     fn check(json: &str) -> Result<VerifiedAccessToken, VerifyError> {
-        verifier().check(serde_json::from_str(json).unwrap(), 1000)
+        check_typed(json, Typ::AccessToken)
+    }
+
+    fn check_typed(json: &str, typ: Typ) -> Result<VerifiedAccessToken, VerifyError> {
+        verifier().check(serde_json::from_str(json).unwrap(), typ, 1000)
+    }
+
+    #[test]
+    fn only_access_tokens_pass() {
+        let base = r#""iss":"https://i","sub":"u","aud":"api","exp":2000"#;
+        let refused = |claims: &str, typ: Typ| {
+            let json = format!("{{{base}{claims}}}");
+            match check_typed(&json, typ) {
+                Err(error) => error.code(),
+                Ok(_) => "accepted",
+            }
+        };
+        for typ in [Typ::Absent, Typ::Jwt, Typ::AccessToken] {
+            assert_eq!(refused(r#","jti":"j","scope":"a""#, typ), "accepted");
+            assert_eq!(refused(r#","jti":"j","scope":"""#, typ), "accepted");
+            assert_eq!(
+                refused(r#","jti":"j","scope":"a","auth_time":900"#, typ),
+                "accepted"
+            );
+            // What only ID tokens and logout tokens carry, whatever `typ` says.
+            for foreign in [
+                r#","nonce":"n""#,
+                r#","at_hash":"h""#,
+                r#","c_hash":"h""#,
+                r#","s_hash":"h""#,
+                r#","events":{"http://schemas.openid.net/event/backchannel-logout":{}}"#,
+                r#","events":null"#,
+                r#","auth_time":900"#,
+            ] {
+                assert_eq!(
+                    refused(&format!(r#","jti":"j"{foreign}"#), typ),
+                    "not_an_access_token",
+                    "{foreign} {typ:?}"
+                );
+                assert_eq!(
+                    refused(&format!(r#","jti":"j","scope":"a"{foreign}"#), typ),
+                    if foreign.contains("auth_time") {
+                        "accepted"
+                    } else {
+                        "not_an_access_token"
+                    },
+                    "{foreign} {typ:?}"
+                );
+            }
+        }
+        // Without `typ: at+jwt`, the claims every logi access token carries are required.
+        for typ in [Typ::Absent, Typ::Jwt] {
+            for missing in [
+                "",
+                r#","jti":"j""#,
+                r#","scope":"a""#,
+                r#","jti":null,"scope":"a""#,
+            ] {
+                assert_eq!(refused(missing, typ), "not_an_access_token", "{missing}");
+            }
+        }
+        assert_eq!(refused("", Typ::AccessToken), "accepted");
+        // The refusal comes before the audience: an ID token for another API is still an ID
+        // token.
+        let id_token = r#"{"iss":"https://i","sub":"u","aud":"other","exp":2000,"nonce":"n"}"#;
+        assert_eq!(
+            check_typed(id_token, Typ::Jwt).unwrap_err().code(),
+            "not_an_access_token"
+        );
+        assert!(check_typed(r#"{"jti":7}"#, Typ::Jwt).is_err());
     }
 
     #[test]

@@ -33,6 +33,11 @@ pub enum VerifyErrorKind {
     Unavailable,
     /// The provider says the (opaque) token is not active: revoked, expired or unknown.
     Inactive,
+    /// A bearer token that is not an access token: an ID token, a logout token, or any other
+    /// JWT the provider signed, whatever its audience (see
+    /// [`AccessTokenVerifier`](crate::AccessTokenVerifier) for the rule); or an opaque token
+    /// the provider describes as another kind of token (a refresh token).
+    NotAnAccessToken,
 }
 
 impl VerifyErrorKind {
@@ -52,6 +57,7 @@ impl VerifyErrorKind {
             Self::AtHashMismatch => "at_hash_mismatch",
             Self::Unavailable => "provider_unavailable",
             Self::Inactive => "inactive",
+            Self::NotAnAccessToken => "not_an_access_token",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Compact JWS parsing and RS256 signature checks.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::sync::Arc;
 
 use aws_lc_rs::digest::{self, Digest};
@@ -8,6 +9,7 @@ use aws_lc_rs::signature::ParsedPublicKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 use super::claims::Text;
 use super::{VerifyError, VerifyErrorKind as Kind};
@@ -37,6 +39,81 @@ struct Header {
     /// `alg` is `RS256`.
     rs256: bool,
     kid: Option<Arc<str>>,
+    typ: Typ,
+}
+
+/// What a JWS header's `typ` says the token is (RFC 7515 §4.1.9: a media type, compared
+/// without regard to case, whose `application/` prefix may be left out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Typ {
+    /// No `typ`.
+    Absent,
+    /// `JWT`: any JWT; what it is must be told from its claims.
+    Jwt,
+    /// `at+jwt`: an access token (RFC 9068 §2.1).
+    AccessToken,
+    /// Anything else: `logout+jwt` (a logout token), `secevent+jwt`, `id_token+jwt`, `JOSE`...
+    Other,
+}
+
+impl Typ {
+    fn of(typ: &str) -> Self {
+        let subtype = match typ.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+            _ => typ,
+        };
+        if subtype.eq_ignore_ascii_case("jwt") {
+            Self::Jwt
+        } else if subtype.eq_ignore_ascii_case("at+jwt") {
+            Self::AccessToken
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// A `typ` that is not a string (which RFC 7515 does not allow) is [`Typ::Other`], not a
+/// malformed header: verifiers that ignore `typ` keep ignoring it.
+impl<'de> Deserialize<'de> for Typ {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Typ;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Typ, E> {
+                Ok(Typ::of(v))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Typ, E> {
+                Ok(Typ::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Typ, E> {
+                Ok(Typ::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Typ, E> {
+                Ok(Typ::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Typ, E> {
+                Ok(Typ::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Typ, E> {
+                Ok(Typ::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Typ, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Typ::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Typ, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Typ::Other)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
 }
 
 /// Headers up to this long (encoded) are remembered by [`LAST_HEADER`].
@@ -55,6 +132,8 @@ struct RawHeader<'a> {
     alg: Option<Text<'a>>,
     #[serde(borrow)]
     kid: Option<Text<'a>>,
+    #[serde(default)]
+    typ: Option<Typ>,
 }
 
 /// The SHA-256 of a token's signing input: everything before its last `.` (see
@@ -164,6 +243,11 @@ impl<'a> Jws<'a> {
         }
     }
 
+    /// What the header's `typ` says the token is.
+    pub(crate) fn typ(&self) -> Typ {
+        self.header.typ
+    }
+
     /// Checks the RS256 signature with `key`.
     pub(crate) fn verify_signature(&self, key: &ParsedPublicKey) -> Result<(), VerifyError> {
         let signature = &self.decoded[self.payload_len..];
@@ -221,6 +305,7 @@ fn parse_header(h: &str) -> Result<Header, VerifyError> {
     Ok(Header {
         rs256: raw.alg.is_some_and(|alg| alg.0 == "RS256"),
         kid: raw.kid.map(|kid| kid.0.into()),
+        typ: raw.typ.unwrap_or(Typ::Absent),
     })
 }
 
@@ -293,7 +378,7 @@ mod tests {
 
         // Invalid UTF-8 in a string nobody reads is let through, as `from_slice` does.
         let header = [
-            &br#"{"alg":"RS256","kid":"k","typ":""#[..],
+            &br#"{"alg":"RS256","kid":"k","cty":""#[..],
             b"\xff",
             br#""}"#,
         ]
@@ -316,5 +401,46 @@ mod tests {
             Jws::parse(&token).err().unwrap().detail(),
             "header is not a JSON object"
         );
+    }
+
+    #[test]
+    fn typ_says_what_the_token_is() {
+        let typ = |typ: &str| {
+            let h = b64(&format!(r#"{{"alg":"RS256","kid":"k"{typ}}}"#));
+            Jws::parse(&format!("{h}.{}.{}", b64("{}"), b64("s")))
+                .unwrap()
+                .typ()
+        };
+        assert_eq!(typ(""), Typ::Absent);
+        assert_eq!(typ(r#","typ":null"#), Typ::Absent);
+        for jwt in ["JWT", "jwt", "application/jwt", "Application/JWT"] {
+            assert_eq!(typ(&format!(r#","typ":"{jwt}""#)), Typ::Jwt, "{jwt}");
+        }
+        for at in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "application/AT+jwt",
+        ] {
+            assert_eq!(typ(&format!(r#","typ":"{at}""#)), Typ::AccessToken, "{at}");
+        }
+        for other in [
+            r#""logout+jwt""#,
+            r#""application/logout+jwt""#,
+            r#""secevent+jwt""#,
+            r#""id_token""#,
+            r#""JOSE""#,
+            r#""""#,
+            r#""at+jwt ""#,
+            r#""application/""#,
+            r#""xapplication/at+jwt""#,
+            r#""applicatiön/at+jwt""#,
+            "7",
+            "true",
+            r#"["at+jwt"]"#,
+            r#"{"t":"at+jwt"}"#,
+        ] {
+            assert_eq!(typ(&format!(r#","typ":{other}"#)), Typ::Other, "{other}");
+        }
     }
 }

@@ -338,3 +338,59 @@ impl Browser {
         self.navigate(to_callback.location()).await
     }
 }
+
+/// The token response (`access_token`, `id_token`, ...) of a full authorization-code grant made
+/// directly at `provider` by a confidential client (PKCE S256, a nonce), as the default user.
+pub async fn code_grant(
+    provider: &TestProvider,
+    client_id: &str,
+    client_secret: &str,
+    redirect_uri: &str,
+    scope: &str,
+) -> serde_json::Value {
+    use logi::testing::Endpoint;
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let authorized = http
+        .get(provider.url(Endpoint::Authorize))
+        .query(&[
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("scope", scope),
+            ("state", "state-1"),
+            ("nonce", "nonce-1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorized.status(), 302);
+    let location = authorized.headers()[LOCATION].to_str().unwrap();
+    let code = url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, code)| code.into_owned())
+        .unwrap_or_else(|| panic!("no code in {location}"));
+    let tokens = http
+        .post(provider.url(Endpoint::Token))
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tokens.status(), 200);
+    tokens.json().await.unwrap()
+}
