@@ -16,8 +16,9 @@ use crate::refresh::{self, Failure};
 use crate::reject::DEFAULT_RETRY_AFTER;
 use crate::session::data::SessionData;
 use crate::session::manager::{Handle, Loaded, Sessions};
+use crate::session::signout::TokenOwner;
 use crate::user::Principal;
-use crate::{VerifiedAccessToken, VerifyError};
+use crate::{VerifiedAccessToken, VerifyError, VerifyErrorKind};
 
 /// How many remembered refreshes one request follows along a session's chain.
 const MAX_CHAIN: usize = 4;
@@ -86,7 +87,7 @@ where
                 let hashed = bearer::key(token);
                 if let Some(principal) = shared.token_cache.get(&hashed.key, token, now) {
                     let auth = Auth::new(shared, Some(principal));
-                    return self.answer(request, auth, route_me);
+                    return self.answer_bearer(request, auth, route_me, now);
                 }
                 if let Err(why) = bearer::check_token(token) {
                     return self.answer(request, Auth::malformed(shared, why), route_me);
@@ -102,12 +103,13 @@ where
                 let token = token.to_owned();
                 if let Some(verified) = verified {
                     let auth = bearer_auth(shared, verified, token, hashed.key, now);
-                    return self.answer(request, auth, route_me);
+                    return self.answer_bearer(request, auth, route_me, now);
                 }
                 let key = hashed.key;
                 let mut inner = self.take_ready_inner();
                 return ResponseFuture::deferred(Box::pin(async move {
                     let auth = verify_bearer(shared, token, key, now).await;
+                    let auth = withdrawn_shared(withdrawn_here(auth, now)).await;
                     if route_me {
                         return Deferred::Own(flow::me(&auth, Vec::new()));
                     }
@@ -229,6 +231,96 @@ impl<S> Logi<S> {
         request.extensions_mut().insert(auth);
         ResponseFuture::inner(self.inner.call(request), Vec::new())
     }
+}
+
+impl<S> Logi<S> {
+    /// [`answer`](Self::answer) for a bearer token's auth, once the token is checked against
+    /// the sign-outs (see [`crate::session::signout`]): this process's, right here, or the
+    /// coordination's, one round trip before the service is called.
+    fn answer_bearer<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        auth: Auth,
+        route_me: bool,
+        now: i64,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        ReqBody: Send + 'static,
+    {
+        let shared_check = auth.principal.is_some()
+            && auth
+                .shared
+                .web
+                .as_ref()
+                .is_some_and(Web::screens_tokens_shared);
+        if !shared_check {
+            return self.answer(request, withdrawn_here(auth, now), route_me);
+        }
+        let mut inner = self.take_ready_inner();
+        ResponseFuture::deferred(Box::pin(async move {
+            let auth = withdrawn_shared(auth).await;
+            if route_me {
+                return Deferred::Own(flow::me(&auth, Vec::new()));
+            }
+            request.extensions_mut().insert(auth);
+            Deferred::Inner(inner.call(request).await, Vec::new())
+        }))
+    }
+}
+
+/// `auth` with its bearer token refused when this process's sign-outs withdrew it.
+fn withdrawn_here(auth: Auth, now: i64) -> Auth {
+    let withdrawn = match (&auth.principal, &auth.shared.web) {
+        (Some(principal), Some(web)) if !web.screens_tokens_shared() => web
+            .sign_outs
+            .token_signed_out(&TokenOwner::of(principal), now),
+        _ => false,
+    };
+    if withdrawn {
+        refused_token(auth, WITHDRAWN)
+    } else {
+        auth
+    }
+}
+
+/// `auth` with its bearer token refused when the coordination's sign-outs withdrew it, or when
+/// the coordination cannot be asked (fail closed: 503).
+async fn withdrawn_shared(auth: Auth) -> Auth {
+    let checked = match (&auth.principal, &auth.shared.web) {
+        (Some(principal), Some(web)) if web.screens_tokens_shared() => {
+            web.token_signed_out_shared(&TokenOwner::of(principal))
+                .await
+        }
+        _ => Ok(false),
+    };
+    match checked {
+        Ok(false) => auth,
+        Ok(true) => refused_token(auth, WITHDRAWN),
+        Err(error) => {
+            tracing::warn!(%error, "could not check a bearer token against the sign-outs");
+            refused_token(
+                auth,
+                VerifyError::new(
+                    VerifyErrorKind::Unavailable,
+                    "the token cannot be checked right now",
+                ),
+            )
+        }
+    }
+}
+
+/// Why a bearer token issued before its user's sign-out is refused.
+const WITHDRAWN: VerifyError = VerifyError::new(
+    VerifyErrorKind::Inactive,
+    "the token was issued before its user was signed out",
+);
+
+fn refused_token(auth: Auth, error: VerifyError) -> Auth {
+    let mut refused = Auth::new(auth.shared, None);
+    refused.credential_error = Some(CredentialError::Invalid(error));
+    refused
 }
 
 impl<S: Clone> Logi<S> {

@@ -219,6 +219,7 @@ async fn complete(
         idt: Some(id_token.expose().to_owned()),
         nonce: Some(tx.nonce),
         psid: verified.sid().map(str::to_owned),
+        id: Some(SessionData::new_id()),
         created: now,
         cms: now_ms,
         seen: now,

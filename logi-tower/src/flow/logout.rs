@@ -1,14 +1,15 @@
-//! `POST /auth/logout`: sign out here, revoke the refresh token, and sign out at the provider.
+//! `POST /auth/logout`: sign out here (the session itself, every copy of its cookie: see
+//! [`crate::session::signout`]), revoke the refresh token, and sign out at the provider.
 
 use bytes::Bytes;
-use http::header::SET_COOKIE;
+use http::header::{RETRY_AFTER, SET_COOKIE};
 use http::request::Parts;
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::pages;
 use super::unix_now;
 use crate::layer::Web;
-use crate::reject::redirect;
+use crate::reject::{DEFAULT_RETRY_AFTER, redirect};
 use crate::session::manager::{Handle, Loaded};
 
 pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
@@ -24,6 +25,22 @@ pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
         Loaded::None => (None, Handle::new(0)),
     };
     if let Some(session) = &session {
+        // The session itself ends, not only this browser's cookie: every copy is refused from
+        // now on, on every instance. Until that is recorded, nothing is undone: the user is
+        // told to try again and keeps the session (a copy would otherwise outlive the sign-out).
+        if let Err(error) = shared.end_session(session).await {
+            tracing::error!(%error, "could not record a sign-out; the session is kept");
+            let mut response = pages::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Signing out could not be completed right now. Please try again in a moment."
+                    .into(),
+            );
+            response.headers_mut().insert(
+                RETRY_AFTER,
+                HeaderValue::from(DEFAULT_RETRY_AFTER.as_secs()),
+            );
+            return response;
+        }
         if let Some(refresh_token) = &session.rt
             && let Err(error) = shared.client.revoke(refresh_token, "refresh_token").await
         {

@@ -38,6 +38,11 @@ pub(crate) struct SessionData {
     /// The provider's session id (`sid`), for back-channel logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) psid: Option<String>,
+    /// This session's own id, random, drawn at sign-in ([`SessionData::new_id`]): signing out
+    /// puts it on the sign-out denylist, so that every copy of the cookie ends with it (see
+    /// [`signout`](super::signout)). `None` in sessions sealed before sessions had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
     /// When the user signed in.
     pub(crate) created: i64,
     /// When the user signed in, in Unix milliseconds: ordered against sign-outs (see
@@ -63,6 +68,11 @@ pub(crate) struct Pending {
 }
 
 impl SessionData {
+    /// A new session id: 128 bits from the system's random generator (aws-lc-rs), base64url.
+    pub(crate) fn new_id() -> String {
+        crate::flow::random_token(16)
+    }
+
     /// When the user signed in, in Unix milliseconds. A session written without it counts from
     /// the start of its `created` second: earlier, never later, than the real time, so a
     /// sign-out in that second still ends it.

@@ -32,6 +32,8 @@ pub struct TestSession {
     access_token_ttl: Duration,
     refresh_token: Option<String>,
     id_token: Option<String>,
+    /// Sealed without a session id, as sessions were before they had one.
+    without_id: bool,
 }
 
 impl TestSession {
@@ -46,6 +48,7 @@ impl TestSession {
             access_token_ttl: Duration::from_secs(900),
             refresh_token: None,
             id_token: None,
+            without_id: false,
         }
     }
 
@@ -77,6 +80,15 @@ impl TestSession {
     /// The ID token kept for sign-out (`id_token_hint`).
     pub fn id_token(mut self, token: impl Into<String>) -> Self {
         self.id_token = Some(token.into());
+        self
+    }
+
+    /// Seals the session the way versions before sessions had an id of their own did, to test
+    /// how the layer treats such sessions (they open; signing one out ends every session of
+    /// its user signed in up to then). Each sealed session otherwise gets a new random id.
+    #[doc(hidden)]
+    pub fn without_session_id(mut self) -> Self {
+        self.without_id = true;
         self
     }
 
@@ -129,6 +141,7 @@ impl TestSession {
             idt: self.id_token.clone(),
             nonce: None,
             psid: None,
+            id: (!self.without_id).then(SessionData::new_id),
             created: now,
             cms: now_ms,
             seen: now,

@@ -1,0 +1,189 @@
+//! Where the layer learns that a user's access was withdrawn (back-channel logout,
+//! `LogiSessions::end_all`, and so the webhooks that end a user's sessions through it), the
+//! bearer access tokens of that user (or of that provider session, by their `sid`) issued
+//! before are refused too, `401 invalid_token`, through the same denylist and the same
+//! coordination; tokens issued after pass.
+
+#![cfg(all(feature = "testing", feature = "axum"))]
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use logi::MemoryStore;
+use logi::testing::{TestClient, TestProvider};
+use support::{CLIENT_ID, start_with};
+
+const USER: &str = "user-0001";
+
+/// A real access token of `sub` from the provider, valid for an hour.
+fn access_token(provider: &TestProvider, sub: &str) -> String {
+    provider.access_token(CLIENT_ID, sub, &["openid"], Duration::from_secs(3600))
+}
+
+/// The `sid` claim of an access token.
+fn sid_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+/// `GET /api/data` on `origin` with `token`: the status, and the `error` of the challenge.
+async fn call(origin: &str, token: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .get(format!("{origin}/api/data"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (response.status().as_u16(), challenge)
+}
+
+async fn assert_passes(origin: &str, token: &str, what: &str) {
+    let (status, challenge) = call(origin, token).await;
+    assert_eq!(status, 200, "{what} on {origin}: {challenge}");
+}
+
+async fn assert_withdrawn(origin: &str, token: &str, what: &str) {
+    let (status, challenge) = call(origin, token).await;
+    assert_eq!(status, 401, "{what} on {origin}");
+    assert!(
+        challenge.contains("error=\"invalid_token\""),
+        "{what} on {origin}: {challenge}"
+    );
+}
+
+/// Waits into the next second: a sign-out withdraws the tokens whose `iat` (in seconds) is at
+/// or before it, so a token issued in the same second is withdrawn too.
+async fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into_next = Duration::from_millis(1000 - u64::from(now.subsec_millis()) + 20);
+    tokio::time::sleep(into_next).await;
+}
+
+/// POSTs a logout token to `origin`'s back-channel logout endpoint, as the provider would.
+async fn back_channel(origin: &str, token: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{origin}/auth/backchannel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// `end_all` on one instance, with sealed cookie sessions (the in-memory denylist) or a store.
+async fn end_all_withdraws_earlier_tokens(
+    configure: fn(logi::LogiLayerBuilder) -> logi::LogiLayerBuilder,
+) {
+    let app = start_with(TestProvider::builder(), configure).await;
+    let origin = &app.origin;
+    let before = access_token(&app.provider, USER);
+    let someone_else = access_token(&app.provider, "user-0002");
+    // Verified and cached before the sign-out: the cache does not outlive it.
+    assert_passes(origin, &before, "the user's token").await;
+    assert_passes(origin, &someone_else, "another user's token").await;
+
+    app.logi.sessions().end_all(USER).await.unwrap();
+    assert_withdrawn(origin, &before, "a token issued before end_all").await;
+    let fresh_copy = access_token(&app.provider, USER);
+    assert_withdrawn(origin, &fresh_copy, "a token issued in the same second").await;
+    assert_passes(origin, &someone_else, "another user's token").await;
+
+    next_second().await;
+    let after = access_token(&app.provider, USER);
+    assert_passes(origin, &after, "a token issued after end_all").await;
+    assert_withdrawn(origin, &before, "a token issued before end_all").await;
+}
+
+#[tokio::test]
+async fn end_all_with_cookie_sessions() {
+    end_all_withdraws_earlier_tokens(|b| b).await;
+}
+
+#[tokio::test]
+async fn end_all_with_a_session_store() {
+    end_all_withdraws_earlier_tokens(|b| b.session_store(MemoryStore::new())).await;
+}
+
+/// A back-channel logout naming a provider session withdraws the tokens carrying its `sid`;
+/// one naming the user withdraws all of theirs.
+#[tokio::test]
+async fn back_channel_logout_on_one_instance() {
+    let app = start_with(TestProvider::builder(), |b| b).await;
+    let origin = &app.origin;
+    let in_session = access_token(&app.provider, USER);
+    let in_other_session = access_token(&app.provider, USER);
+    assert_passes(origin, &in_session, "the token").await;
+
+    let logout = app
+        .provider
+        .logout_token(CLIENT_ID)
+        .sid(sid_of(&in_session))
+        .sign();
+    back_channel(origin, &logout).await;
+    assert_withdrawn(origin, &in_session, "a token of the signed-out sid").await;
+    assert_passes(origin, &in_other_session, "a token of another sid").await;
+
+    let logout = app.provider.logout_token(CLIENT_ID).sub(USER).sign();
+    back_channel(origin, &logout).await;
+    assert_withdrawn(origin, &in_other_session, "a token of the signed-out user").await;
+    next_second().await;
+    assert_passes(
+        origin,
+        &access_token(&app.provider, USER),
+        "a token issued after",
+    )
+    .await;
+}
+
+/// Two instances (independent layers) sharing one real Redis: the logout the first receives
+/// withdraws the token on the second, which verified and cached it before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_channel_logout_across_instances_sharing_redis() {
+    let Some(server) = support::redis_server::RedisServer::start("bearer sign-outs on Redis")
+    else {
+        return;
+    };
+    let url = server.url.clone();
+    let instances = support::start_instances_with(
+        TestProvider::builder(),
+        2,
+        |client: TestClient, _| client,
+        |b| {
+            let url = url.clone();
+            async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+        },
+    )
+    .await;
+    let (first, second) = (&instances.origins[0], &instances.origins[1]);
+    let before = access_token(&instances.provider, USER);
+    let someone_else = access_token(&instances.provider, "user-0002");
+    for origin in [first, second] {
+        assert_passes(origin, &before, "the user's token").await;
+    }
+
+    let logout = instances.provider.logout_token(CLIENT_ID).sub(USER).sign();
+    back_channel(first, &logout).await;
+    for origin in [first, second] {
+        assert_withdrawn(origin, &before, "a token issued before the logout").await;
+        assert_passes(origin, &someone_else, "another user's token").await;
+    }
+    next_second().await;
+    let after = access_token(&instances.provider, USER);
+    for origin in [first, second] {
+        assert_passes(origin, &after, "a token issued after the logout").await;
+    }
+}
