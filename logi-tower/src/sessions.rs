@@ -185,6 +185,12 @@ impl LogiSessions {
         self.shared.web.is_some()
     }
 
+    /// The coordination the layer shares with the app's other instances, if any.
+    #[cfg(feature = "webhooks")]
+    pub(crate) fn coordination(&self) -> Option<Arc<dyn crate::session::store::DynCoordination>> {
+        self.shared.web.as_ref()?.coordination.clone()
+    }
+
     async fn end_whose(&self, whose: Whose<'_>) -> Result<Option<usize>, SessionsError> {
         self.web()?
             .end_sessions(whose)

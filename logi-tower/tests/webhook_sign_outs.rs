@@ -160,7 +160,8 @@ async fn with_a_redis_store() {
     withdrawing_events_end_sessions(&app).await;
 }
 
-/// A coordination that can be made to fail, around a `MemoryStore`.
+/// A coordination that can be made to fail, around a `MemoryStore`. The verifier's own records
+/// of accepted deliveries (`webhook:` keys) keep working, so that what fails is ending sessions.
 #[derive(Clone, Default)]
 struct Flaky {
     inner: MemoryStore,
@@ -168,8 +169,8 @@ struct Flaky {
 }
 
 impl Flaky {
-    fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) {
+    fn check(&self, key: &str) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) && !key.starts_with("webhook:") {
             Err(StoreError::unavailable("down for the test"))
         } else {
             Ok(())
@@ -184,19 +185,19 @@ impl Coordination for Flaky {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        self.check()?;
+        self.check(key)?;
         self.inner.insert_if_absent(key, value, ttl).await
     }
     async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.check()?;
+        self.check(key)?;
         Coordination::insert(&self.inner, key, value, ttl).await
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.check()?;
+        self.check(key)?;
         Coordination::get(&self.inner, key).await
     }
     async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
-        self.check()?;
+        self.check(key)?;
         self.inner.remove_if(key, value).await
     }
 }
@@ -244,6 +245,52 @@ async fn a_delivery_whose_sessions_cannot_be_ended_is_503_and_retried() {
     assert_eq!(dashboard(&mut browser, &app).await, 302);
     let replayed = send().await.unwrap();
     assert_eq!(replayed.status(), 401, "and then remembered");
+}
+
+/// Two instances of the app whose layers share a coordination on Redis: the verifier built with
+/// `end_sessions(logi.sessions())` remembers accepted deliveries there, so a delivery the first
+/// instance accepted is refused by the second, and a delivery is accepted once even when both
+/// receive it at the same moment.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn instances_sharing_a_redis_coordination_accept_a_delivery_once() {
+    let Some(server) = support::redis_server::RedisServer::start("webhook replays on Redis") else {
+        return;
+    };
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let coordination = logi::RedisStore::connect(&server.url).await.unwrap();
+        instances.push(
+            start_app(
+                TestProvider::builder(),
+                |b| b.coordination(coordination),
+                routes,
+            )
+            .await,
+        );
+    }
+    let event = json!({"type": "user.merged", "sub": USER, "id": "evt_1"});
+    assert_eq!(
+        deliver(&instances[0], "/webhooks/logi", &event).await.0,
+        200
+    );
+    let (status, body) = deliver(&instances[1], "/webhooks/logi", &event).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("replayed"), "{body}");
+    let (status, body) = deliver(&instances[1], "/webhooks/layer", &event).await;
+    assert_eq!((status, body.contains("replayed")), (401, true), "{body}");
+
+    // The same new delivery to both at once: exactly one accepts it.
+    for n in 0..20 {
+        let event = json!({"type": "user.merged", "sub": USER, "id": format!("evt_race_{n}")});
+        let (a, b) = tokio::join!(
+            deliver(&instances[0], "/webhooks/logi", &event),
+            deliver(&instances[1], "/webhooks/logi", &event),
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401], "{a:?} {b:?}");
+    }
 }
 
 /// A verifier that would end the sessions of a layer without any is refused when built.

@@ -19,6 +19,11 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+#[cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod redis_server;
+
 const K1: &str = "whsec_one_0123456789";
 const K2: &str = "whsec_two_0123456789";
 const LEGACY: &str = "whsec_legacy_0123456789";
@@ -714,4 +719,190 @@ async fn the_layer_on_an_axum_route_hands_its_event_to_the_extractor() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// Serves `verifier` on `/hook` (through the extractor); the origin.
+async fn serve(verifier: WebhookVerifier) -> String {
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
+        )
+        .layer(axum::Extension(verifier));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    origin
+}
+
+/// Posts a delivery to `origin`'s `/hook`: the status and the `error` code, if any.
+async fn post_hook(origin: &str, headers: &[(&'static str, String)], body: &[u8]) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{origin}/hook"))
+        .timeout(Duration::from_secs(10));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.body(body.to_vec()).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let error = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .unwrap_or(text);
+    (status, error)
+}
+
+/// The MAC does not cover the timestamp: once a delivery was accepted, the same body and
+/// signature under a later timestamp is refused for as long as any timestamp it could come
+/// with is acceptable (both tolerances), not only one tolerance. With a 1 s tolerance, real time.
+#[tokio::test]
+async fn a_replay_under_a_fresh_timestamp_is_refused_past_one_tolerance() {
+    let verifier = WebhookVerifier::builder()
+        .secret("k1", K1)
+        .tolerance(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    assert_eq!(verifier.replay_window(), Duration::from_secs(62));
+    let origin = serve(verifier).await;
+    let body = payload("user.deleted");
+    let first = now();
+    assert_eq!(
+        post_hook(&origin, &current(K1, "k1", first, &body), &body).await,
+        (200, "user.deleted".to_owned())
+    );
+    // Two seconds on (past the old memory of one tolerance), still refused, whatever
+    // acceptable timestamp it carries.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while now() < first + 2 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in [now() - 1, now(), now() + 1] {
+        assert_eq!(
+            post_hook(&origin, &current(K1, "k1", t, &body), &body).await,
+            (401, "replayed".to_owned()),
+            "t = now {:+}",
+            t - now()
+        );
+    }
+}
+
+/// Two verifiers (two instances) sharing a coordination on Redis, each with its own
+/// connection: a delivery accepted by one is refused by the other, and by a verifier built
+/// after a restart; a delivery that cannot be checked because Redis is down is a 503 and is
+/// accepted once Redis is back.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn instances_sharing_redis_accept_a_delivery_once_even_after_a_restart() {
+    let Some(mut server) = redis_server::RedisServer::start("webhook replays on Redis") else {
+        return;
+    };
+    let instance = |url: String| async move {
+        let store = logi::RedisStore::connect(&url).await.unwrap();
+        let verifier = WebhookVerifier::builder()
+            .secret("k1", K1)
+            .legacy_secret(LEGACY)
+            .coordination(store)
+            .build()
+            .unwrap();
+        assert!(format!("{verifier:?}").contains("shares_replay_memory: true"));
+        serve(verifier).await
+    };
+    let a = instance(server.url.clone()).await;
+    let b = instance(server.url.clone()).await;
+
+    for sign in [
+        |body: &[u8]| current(K1, "k1", now(), body),
+        |body: &[u8]| legacy(LEGACY, now(), body),
+    ] {
+        let body = payload("user.deleted");
+        assert_eq!(post_hook(&a, &sign(&body), &body).await.0, 200);
+        assert_eq!(
+            post_hook(&b, &sign(&body), &body).await,
+            (401, "replayed".to_owned())
+        );
+        assert_eq!(
+            post_hook(&a, &sign(&body), &body).await,
+            (401, "replayed".to_owned())
+        );
+    }
+
+    // The other way round, then a restart: a new process, a new connection, same Redis.
+    let body = payload("token.revoked");
+    let headers = current(K1, "k1", now(), &body);
+    assert_eq!(post_hook(&b, &headers, &body).await.0, 200);
+    let restarted = instance(server.url.clone()).await;
+    assert_eq!(
+        post_hook(&restarted, &headers, &body).await,
+        (401, "replayed".to_owned())
+    );
+    assert_eq!(
+        post_hook(&a, &current(K1, "k1", now() + 200, &body), &body).await,
+        (401, "replayed".to_owned()),
+        "under another timestamp too"
+    );
+
+    // The record lasts for the whole window: both tolerances and the skew.
+    let expected = WebhookVerifier::builder()
+        .secret("k1", K1)
+        .build()
+        .unwrap()
+        .replay_window();
+    let ttl_ms = redis_pttl(&server.url, &body).await;
+    assert!(
+        ttl_ms > (expected - Duration::from_secs(30)).as_millis() && ttl_ms <= expected.as_millis(),
+        "{ttl_ms} ms"
+    );
+
+    // Redis down: closed, with a 503 logi retries; once it is back, accepted.
+    server.stop();
+    let body = payload("user.deleted");
+    let headers = current(K1, "k1", now(), &body);
+    assert_eq!(
+        post_hook(&a, &headers, &body).await,
+        (503, "replay_memory_unavailable".to_owned())
+    );
+    server.restart();
+    // Each connection notices on its own that Redis is back: 503 until then.
+    let until_reconnected = |origin: String| {
+        let (headers, body) = (headers.clone(), body.clone());
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let reply = post_hook(&origin, &headers, &body).await;
+                if reply.0 != 503 {
+                    return reply;
+                }
+                assert!(std::time::Instant::now() < deadline, "Redis is back");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(until_reconnected(a.clone()).await.0, 200);
+    assert_eq!(
+        until_reconnected(b.clone()).await,
+        (401, "replayed".to_owned())
+    );
+}
+
+/// The time to live Redis holds for the record of `body` signed with K1, in milliseconds.
+#[cfg(feature = "redis")]
+async fn redis_pttl(url: &str, body: &[u8]) -> u128 {
+    use base64::Engine as _;
+    let mac = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, K1.as_bytes()), body);
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, mac.as_ref());
+    let key = format!(
+        "logi:c:webhook:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash)
+    );
+    let client = redis::Client::open(url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(ttl > 0, "{key} has a time to live: {ttl}");
+    u128::try_from(ttl).unwrap()
 }

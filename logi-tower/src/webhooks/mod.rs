@@ -46,10 +46,15 @@
 //! ## What the signature does not cover
 //!
 //! logi's MAC covers the body only, not the timestamp, so the time window alone cannot stop a
-//! replay: the verifier also remembers every accepted signature until its window has passed. A
+//! replay: the verifier also remembers every accepted signature for its
+//! [replay window](WebhookVerifier::replay_window) (both tolerances and a clock skew, 11 minutes
+//! by default), longer than any timestamp the delivery came with stays acceptable. Give it the
+//! app's [`Coordination`](crate::Coordination) (Redis) and that memory is shared by every
+//! instance and survives restarts: insert-if-absent, so one instance accepts a delivery. A
 //! redelivery of the same body with the same key (a retry after your handler failed) is
 //! therefore refused inside that window: make handlers succeed once they have seen the event,
-//! and treat events as idempotent.
+//! and treat events as idempotent (past the window, the same body under a new timestamp cannot
+//! be told from a new delivery).
 
 use std::fmt;
 
@@ -113,6 +118,10 @@ pub enum WebhookErrorKind {
     SessionsUnavailable,
     /// No [`WebhookVerifier`] was found for the extractor: a bug in the app's wiring, 500.
     VerifierMissing,
+    /// The coordination where accepted deliveries are remembered
+    /// ([`WebhookVerifierBuilder::coordination`]) failed, so the delivery cannot be checked for
+    /// replay: 503, retry later.
+    ReplayMemoryUnavailable,
 }
 
 impl WebhookErrorKind {
@@ -135,15 +144,19 @@ impl WebhookErrorKind {
             Self::TooManyDeliveries => "too_many_deliveries",
             Self::SessionsUnavailable => "sessions_unavailable",
             Self::VerifierMissing => "verifier_missing",
+            Self::ReplayMemoryUnavailable => "replay_memory_unavailable",
         }
     }
 
     /// The response status: 401 for every refusal of the delivery, 503 when the replay memory is
-    /// full or the user's sessions cannot be ended, 500 when the app forgot the verifier.
+    /// full or failing or the user's sessions cannot be ended, 500 when the app forgot the
+    /// verifier.
     #[must_use]
     pub fn status(self) -> StatusCode {
         match self {
-            Self::TooManyDeliveries | Self::SessionsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyDeliveries | Self::SessionsUnavailable | Self::ReplayMemoryUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::VerifierMissing => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -169,6 +182,9 @@ impl WebhookErrorKind {
             }
             Self::VerifierMissing => {
                 "no WebhookVerifier: is `Extension(verifier)` or `WebhookLayer` installed in front of this route?"
+            }
+            Self::ReplayMemoryUnavailable => {
+                "deliveries cannot be checked for replay right now; retry later"
             }
         }
     }

@@ -8,7 +8,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{digest, hmac};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::Body;
@@ -18,7 +20,8 @@ use super::event::LogiEvent;
 use super::replay::{Refused, ReplayCache};
 use super::signature::{self, MAX_KID_LEN, Signature};
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookError, WebhookErrorKind};
-use crate::{ConfigError, LogiSessions, Secret};
+use crate::session::store::DynCoordination;
+use crate::{ConfigError, Coordination, LogiSessions, Secret};
 
 /// The error a key-fetching hook may return; it is logged, and the delivery refused.
 pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,8 +41,14 @@ const SECRETS_SETTING: &str = "LOGI_WEBHOOK_SECRETS";
 ///   in `X-Logi-Timestamp`.
 ///
 /// The timestamp must be within the tolerance (±5 minutes by default) of this server's clock,
-/// and a signature already accepted is refused until its window has passed. Comparisons are
-/// constant-time (`aws-lc-rs`). Cloning is cheap and clones share keys and replay memory.
+/// and a signature is accepted once: it is remembered for
+/// [`replay_window`](Self::replay_window) (both tolerances and
+/// [`REPLAY_CLOCK_SKEW`](Self::REPLAY_CLOCK_SKEW), 11 minutes by default), longer than any
+/// timestamp it came with stays acceptable. With a [`Coordination`] (given with
+/// [`coordination`](WebhookVerifierBuilder::coordination), or the one of the layer given to
+/// [`end_sessions`](WebhookVerifierBuilder::end_sessions)) that memory is shared by every
+/// instance and, on Redis, survives restarts. Comparisons are constant-time (`aws-lc-rs`).
+/// Cloning is cheap and clones share keys and replay memory.
 ///
 /// ```
 /// use logi::webhooks::WebhookVerifier;
@@ -62,7 +71,10 @@ struct Inner {
     keys: RwLock<Keys>,
     tolerance: Duration,
     max_body_bytes: usize,
+    /// The signatures accepted, when there is no coordination.
     replay: Mutex<ReplayCache>,
+    /// Where the signatures accepted are remembered for every instance, when set.
+    coordination: Option<Arc<dyn DynCoordination>>,
     fetch: Option<FetchKeys>,
     /// The unknown kids fetched for recently, and when. Held across the fetch, so that fetches
     /// run one at a time and a delivery waiting on one sees the keys it installed.
@@ -84,6 +96,9 @@ impl WebhookVerifier {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
     /// The default number of recent signatures remembered for replay protection.
     pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+    /// Added to both tolerances to make the [replay window](Self::replay_window): the clocks of
+    /// the instances sharing a coordination (and the coordination's own) may differ this much.
+    pub const REPLAY_CLOCK_SKEW: Duration = Duration::from_secs(60);
     /// How long an unknown `kid` is not fetched again.
     pub const FETCH_INTERVAL: Duration = Duration::from_secs(60);
     /// How many distinct unknown kids may be fetched per [`FETCH_INTERVAL`](Self::FETCH_INTERVAL):
@@ -125,6 +140,23 @@ impl WebhookVerifier {
     #[must_use]
     pub fn max_body_bytes(&self) -> usize {
         self.inner.max_body_bytes
+    }
+
+    /// How long an accepted signature is remembered, and so refused: the past tolerance, the
+    /// future tolerance and [`REPLAY_CLOCK_SKEW`](Self::REPLAY_CLOCK_SKEW) (11 minutes by
+    /// default). A delivery's timestamp can be no more than one tolerance ahead of the clock
+    /// when it is first accepted and stays acceptable one tolerance after that, so no timestamp
+    /// it was accepted with is acceptable again once it is forgotten.
+    ///
+    /// logi's MAC covers the body, not the timestamp: after this window the same body and
+    /// signature under a new timestamp cannot be told from a new delivery of the same body.
+    /// Handlers should still be idempotent (the payload's event id).
+    #[must_use]
+    pub fn replay_window(&self) -> Duration {
+        self.inner
+            .tolerance
+            .saturating_mul(2)
+            .saturating_add(Self::REPLAY_CLOCK_SKEW)
     }
 
     /// Verifies a delivery whose body has been read.
@@ -187,31 +219,12 @@ impl WebhookVerifier {
             kid,
             mac,
         } = self.headers(headers, now)?;
-        let tolerance = self.tolerance_secs();
-
         match kid {
             Some(kid) => self.check_current(kid, &body, &mac).await?,
             None => self.check_legacy(&body, &mac)?,
         }
 
-        // logi's MAC covers the body only: the same body and signature under any timestamp is
-        // the same delivery. Remember it at least until its window has passed.
-        let forget_after = timestamp.max(now).saturating_add(tolerance);
-        self.inner
-            .replay
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(mac, now, forget_after)
-            .map_err(|refused| match refused {
-                Refused::Replayed => WebhookErrorKind::Replayed,
-                Refused::Full => {
-                    tracing::warn!(
-                        "logi webhook refused: the replay memory is full of recent deliveries \
-                         (raise `replay_capacity`)"
-                    );
-                    WebhookErrorKind::TooManyDeliveries
-                }
-            })?;
+        let remembered = self.remember(&mac, now).await?;
 
         let event = LogiEvent::parse(body, kid.map(str::to_owned), timestamp)?;
         if let (Some(sessions), Some(sub)) =
@@ -231,16 +244,85 @@ impl WebhookVerifier {
                         "could not end the sessions of a user whose access was withdrawn"
                     );
                     // Forgotten, so that logi's redelivery is accepted and tried again.
-                    self.inner
-                        .replay
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .forget(&mac);
+                    self.forget(&mac, remembered).await;
                     return Err(WebhookErrorKind::SessionsUnavailable);
                 }
             }
         }
         Ok(event)
+    }
+
+    /// Records an accepted signature for the [replay window](Self::replay_window), unless it is
+    /// already remembered: insert-if-absent in the coordination (`SET NX PX` on Redis), so that
+    /// of two instances receiving the same delivery at once, one accepts it.
+    ///
+    /// logi's MAC covers the body only: the same body and signature under any timestamp is the
+    /// same delivery, so the signature alone is the key.
+    async fn remember(
+        &self,
+        mac: &[u8; signature::MAC_LEN],
+        now: i64,
+    ) -> Result<Remembered, WebhookErrorKind> {
+        let window = self.replay_window();
+        let Some(coordination) = &self.inner.coordination else {
+            let forget_after =
+                now.saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
+            self.inner
+                .replay
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(*mac, now, forget_after)
+                .map_err(|refused| match refused {
+                    Refused::Replayed => WebhookErrorKind::Replayed,
+                    Refused::Full => {
+                        tracing::warn!(
+                            "logi webhook refused: the replay memory is full of recent \
+                             deliveries (raise `replay_capacity`)"
+                        );
+                        WebhookErrorKind::TooManyDeliveries
+                    }
+                })?;
+            return Ok(Remembered::Locally);
+        };
+        let key = replay_key(mac);
+        let holder = crate::flow::random_token(16);
+        match coordination
+            .insert_if_absent(&key, holder.as_bytes(), window)
+            .await
+        {
+            Ok(true) => Ok(Remembered::Shared { key, holder }),
+            Ok(false) => Err(WebhookErrorKind::Replayed),
+            Err(error) => {
+                // Closed: a delivery that cannot be checked for replay is not accepted.
+                tracing::warn!(
+                    %error,
+                    "logi webhook refused: the coordination holding accepted deliveries failed"
+                );
+                Err(WebhookErrorKind::ReplayMemoryUnavailable)
+            }
+        }
+    }
+
+    /// Forgets a signature [`remember`](Self::remember) recorded, so that a redelivery is
+    /// accepted. Only this delivery's own record is removed.
+    async fn forget(&self, mac: &[u8; signature::MAC_LEN], remembered: Remembered) {
+        match (remembered, &self.inner.coordination) {
+            (Remembered::Shared { key, holder }, Some(coordination)) => {
+                if let Err(error) = coordination.remove_if(&key, holder.as_bytes()).await {
+                    tracing::warn!(
+                        %error,
+                        "could not forget a logi webhook delivery: its redelivery will be \
+                         refused as replayed until the replay window has passed"
+                    );
+                }
+            }
+            _ => self
+                .inner
+                .replay
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .forget(mac),
+        }
     }
 
     /// The signature headers, parsed, with the timestamp inside the tolerance.
@@ -396,6 +478,7 @@ impl fmt::Debug for WebhookVerifier {
             .field("tolerance", &self.inner.tolerance)
             .field("max_body_bytes", &self.inner.max_body_bytes)
             .field("fetches_unknown_kids", &self.inner.fetch.is_some())
+            .field("shares_replay_memory", &self.inner.coordination.is_some())
             .field("ends_sessions", &self.inner.end_sessions.is_some())
             .finish_non_exhaustive()
     }
@@ -405,6 +488,22 @@ impl fmt::Debug for WebhookVerifier {
 fn refused(kind: WebhookErrorKind) -> WebhookError {
     tracing::debug!(code = kind.code(), "logi webhook refused");
     WebhookError::new(kind)
+}
+
+/// Where [`WebhookVerifier::remember`] recorded a signature.
+enum Remembered {
+    Locally,
+    /// In the coordination, under `key`, holding the random `holder`.
+    Shared {
+        key: String,
+        holder: String,
+    },
+}
+
+/// The coordination key of a signature: a hash, so that keys are short and uniform.
+fn replay_key(mac: &[u8; signature::MAC_LEN]) -> String {
+    let hash = digest::digest(&digest::SHA256, mac);
+    format!("webhook:{}", URL_SAFE_NO_PAD.encode(hash))
 }
 
 /// What the signature headers say.
@@ -467,6 +566,7 @@ pub struct WebhookVerifierBuilder {
     replay_capacity: usize,
     fetch: Option<FetchKeys>,
     end_sessions: Option<LogiSessions>,
+    coordination: Option<Arc<dyn DynCoordination>>,
 }
 
 impl Default for WebhookVerifierBuilder {
@@ -479,6 +579,7 @@ impl Default for WebhookVerifierBuilder {
             replay_capacity: WebhookVerifier::DEFAULT_REPLAY_CAPACITY,
             fetch: None,
             end_sessions: None,
+            coordination: None,
         }
     }
 }
@@ -607,6 +708,19 @@ impl WebhookVerifierBuilder {
         self
     }
 
+    /// Where accepted signatures are remembered for every instance of the app (a `RedisStore`,
+    /// feature `redis`, or your own [`Coordination`]): a delivery accepted by one instance is
+    /// then refused as replayed by all of them, and with Redis also after a restart. Default:
+    /// the coordination of the layer given to [`end_sessions`](Self::end_sessions), if it has
+    /// one; otherwise this process's memory (right for one instance).
+    ///
+    /// When the coordination fails, deliveries are refused with 503
+    /// (`replay_memory_unavailable`), so that logi delivers them again later.
+    pub fn coordination(mut self, coordination: impl Coordination) -> Self {
+        self.coordination = Some(Arc::new(coordination));
+        self
+    }
+
     /// Checks the settings and builds the verifier.
     ///
     /// # Errors
@@ -655,12 +769,18 @@ impl WebhookVerifierBuilder {
                 None => keys.legacy.push(legacy_key(secret)?),
             }
         }
+        let coordination = self.coordination.or_else(|| {
+            self.end_sessions
+                .as_ref()
+                .and_then(LogiSessions::coordination)
+        });
         Ok(WebhookVerifier {
             inner: Arc::new(Inner {
                 keys: RwLock::new(keys),
                 tolerance: self.tolerance,
                 max_body_bytes: self.max_body_bytes,
                 replay: Mutex::new(ReplayCache::new(self.replay_capacity)),
+                coordination,
                 fetch: self.fetch,
                 fetched: tokio::sync::Mutex::new(HashMap::new()),
                 end_sessions: self.end_sessions,
@@ -740,22 +860,59 @@ mod tests {
             .secret("k1", "s1")
             .build()
             .unwrap();
+        assert_eq!(verifier.replay_window(), Duration::from_secs(660));
         assert_eq!(check(&verifier, NOW, NOW, 1).await, Ok(()));
         // Replayed with the same timestamp as long as it would be accepted.
         for later in [1, 299, 300] {
             assert_eq!(
-                check(&verifier, NOW + later, NOW + later, 1).await,
+                check(&verifier, NOW, NOW + later, 1).await,
                 Err(WebhookErrorKind::Replayed),
                 "{later}"
             );
         }
-        // The original timestamp is out of tolerance afterwards; a fresh timestamp on the same
-        // body and MAC is still the same signature, remembered until NOW + 300.
+        // The MAC does not cover the timestamp: the same body and MAC under any timestamp the
+        // clock accepts then (the past and the future edge) is the same delivery, refused for
+        // both tolerances and the skew (it used to be forgotten after one tolerance).
+        for later in [301, 310, 600, 660] {
+            for t in [NOW + later - 300, NOW + later, NOW + later + 300] {
+                assert_eq!(
+                    check(&verifier, t, NOW + later, 1).await,
+                    Err(WebhookErrorKind::Replayed),
+                    "{later} {t}"
+                );
+            }
+        }
         assert_eq!(
-            check(&verifier, NOW + 301, NOW + 301, 1).await,
+            check(&verifier, NOW + 661, NOW + 661, 1).await,
             Ok(()),
             "forgotten after the window: the MAC does not cover the timestamp"
         );
+
+        // A delivery dated at the future edge stays acceptable with its own timestamp until
+        // two tolerances later, and is remembered past that.
+        assert_eq!(check(&verifier, NOW + 300, NOW, 2).await, Ok(()));
+        assert_eq!(
+            check(&verifier, NOW + 300, NOW + 600, 2).await,
+            Err(WebhookErrorKind::Replayed)
+        );
+        assert_eq!(
+            check(&verifier, NOW + 900, NOW + 650, 2).await,
+            Err(WebhookErrorKind::Replayed)
+        );
+
+        // The window follows the tolerance.
+        let strict = WebhookVerifier::builder()
+            .secret("k1", "s1")
+            .tolerance(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        assert_eq!(strict.replay_window(), Duration::from_secs(120));
+        assert_eq!(check(&strict, NOW, NOW, 3).await, Ok(()));
+        assert_eq!(
+            check(&strict, NOW + 100, NOW + 120, 3).await,
+            Err(WebhookErrorKind::Replayed)
+        );
+        assert_eq!(check(&strict, NOW + 121, NOW + 121, 3).await, Ok(()));
     }
 
     #[tokio::test]
