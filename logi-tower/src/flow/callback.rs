@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq as _;
 
 use super::pages::ErrorPage;
-use super::transaction::{self, TRANSACTION_TTL, Transaction};
-use super::{query_param, unix_now, unix_now_ms};
+use super::transaction::{self, Transaction};
+use super::{query_param, unix_now_ms};
 use crate::Checks;
 use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path};
 use crate::layer::Web;
@@ -43,7 +43,7 @@ pub(super) async fn finish(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let cookies = RequestCookies::parse(&parts.headers);
     let found = state
         .as_deref()
-        .and_then(|state| transaction::find(&shared.transactions, &cookies, state, unix_now()));
+        .and_then(|state| transaction::find(&shared.transactions, &cookies, state, unix_now_ms()));
     let Some((slot, tx)) = found else {
         return match query_param(parts, "error") {
             // The provider refused, and the transaction is gone: still say so.
@@ -77,8 +77,7 @@ async fn complete(
     // counts as after it, and ends it.
     let now_ms = unix_now_ms();
     let now = now_ms.div_euclid(1000);
-    if !bool::from(tx.state.as_bytes().ct_eq(state.as_bytes()))
-        || now > tx.created + TRANSACTION_TTL
+    if !bool::from(tx.state.as_bytes().ct_eq(state.as_bytes())) || transaction::expired(&tx, now_ms)
     {
         return expired(shared);
     }

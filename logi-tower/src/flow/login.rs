@@ -11,7 +11,7 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use super::transaction::{self, Transaction};
-use super::{query_param, random_token, return_to, unix_now};
+use super::{query_param, random_token, return_to, unix_now_ms};
 use crate::layer::Web;
 use crate::reject::{json, json_error, redirect};
 use crate::session::cookie::RequestCookies;
@@ -84,7 +84,7 @@ fn begin(shared: &Web, parts: &Parts, widget: bool) -> (Transaction, String, htt
         nonce: random_token(32),
         verifier: random_token(32),
         return_to: return_to::sanitize(return_to.as_deref()).to_owned(),
-        created: unix_now(),
+        created_ms: unix_now_ms(),
         widget,
     };
     let challenge = URL_SAFE_NO_PAD

@@ -40,7 +40,7 @@ use subtle::ConstantTimeEq as _;
 use crate::session::cookie::{CookieAttributes, RequestCookies, SameSite, Sealer, set_cookie};
 
 /// How long a sign-in may take from start to callback, in seconds.
-pub(super) const TRANSACTION_TTL: i64 = 600;
+const TRANSACTION_TTL: i64 = 600;
 
 /// Most sign-ins pending in one browser at once.
 pub(super) const SLOTS: usize = 4;
@@ -60,7 +60,9 @@ pub(super) struct Transaction {
     pub(super) nonce: String,
     pub(super) verifier: String,
     pub(super) return_to: String,
-    pub(super) created: i64,
+    /// When the sign-in started, in milliseconds since the Unix epoch: orders the transactions
+    /// of sign-ins started in the same second.
+    pub(super) created_ms: i64,
     /// Started by logi's login widget, which may not pass our nonce to the provider: the ID
     /// token's nonce is then checked only when present (PKCE and state still bind the flow).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -81,17 +83,22 @@ fn attributes(max_age: Duration) -> CookieAttributes {
 }
 
 /// The transaction in `slot` of a request's cookies, when there is one that opens, parses and
-/// has not expired at `now`.
+/// has not expired at `now_ms`.
 fn read(
     sealer: &Sealer,
     cookies: &RequestCookies<'_>,
     slot: usize,
-    now: i64,
+    now_ms: i64,
 ) -> Option<Transaction> {
     let name = NAMES[slot];
     let opened = sealer.open(name, cookies.get(name)?)?;
     let tx: Transaction = serde_json::from_slice(&opened).ok()?;
-    (now <= tx.created.saturating_add(TRANSACTION_TTL)).then_some(tx)
+    (!expired(&tx, now_ms)).then_some(tx)
+}
+
+/// Whether `tx` is older than [`TRANSACTION_TTL`] at `now_ms`.
+pub(super) fn expired(tx: &Transaction, now_ms: i64) -> bool {
+    now_ms > tx.created_ms.saturating_add(TRANSACTION_TTL * 1000)
 }
 
 /// The `Set-Cookie` that keeps `tx` in this browser, in a free slot of the request's, else in
@@ -102,7 +109,7 @@ pub(super) fn store(
     tx: &Transaction,
 ) -> HeaderValue {
     let created: Vec<Option<i64>> = (0..SLOTS)
-        .map(|slot| read(sealer, cookies, slot, tx.created).map(|t| t.created))
+        .map(|slot| read(sealer, cookies, slot, tx.created_ms).map(|t| t.created_ms))
         .collect();
     let free: Vec<usize> = (0..SLOTS).filter(|&slot| created[slot].is_none()).collect();
     let slot = if free.is_empty() {
@@ -133,10 +140,10 @@ pub(super) fn find(
     sealer: &Sealer,
     cookies: &RequestCookies<'_>,
     state: &str,
-    now: i64,
+    now_ms: i64,
 ) -> Option<(usize, Transaction)> {
     (0..SLOTS)
-        .filter_map(|slot| Some((slot, read(sealer, cookies, slot, now)?)))
+        .filter_map(|slot| Some((slot, read(sealer, cookies, slot, now_ms)?)))
         .find(|(_, tx)| bool::from(tx.state.as_bytes().ct_eq(state.as_bytes())))
 }
 
@@ -169,13 +176,13 @@ mod tests {
         Sealer::new(&crate::SessionKeys::new(vec![vec![7; 32]]).unwrap())
     }
 
-    fn transaction(return_to: &str, created: i64) -> Transaction {
+    fn transaction(return_to: &str, created_ms: i64) -> Transaction {
         Transaction {
             state: crate::flow::random_token(32),
             nonce: crate::flow::random_token(32),
             verifier: crate::flow::random_token(32),
             return_to: return_to.to_owned(),
-            created,
+            created_ms,
             widget: true,
         }
     }
@@ -233,7 +240,13 @@ mod tests {
             assert_eq!(found, i >= 10 - SLOTS, "sign-in {i}");
         }
         assert!(
-            find(&sealer, &cookies, &states[9], 1009 + TRANSACTION_TTL + 2).is_none(),
+            find(
+                &sealer,
+                &cookies,
+                &states[9],
+                1009 + TRANSACTION_TTL * 1000 + 1
+            )
+            .is_none(),
             "expired"
         );
     }
