@@ -423,6 +423,50 @@ async fn cross_site_sign_out_is_refused() {
 }
 
 #[tokio::test]
+async fn sign_out_without_sec_fetch_site_or_origin_is_refused() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    for headers in [&[][..], &[("accept", "text/html")][..]] {
+        let reply = browser
+            .send(
+                Method::POST,
+                &format!("{}/auth/logout", app.origin),
+                headers,
+            )
+            .await;
+        assert_eq!(reply.status, 403, "{headers:?}");
+        assert!(reply.set_cookies().is_empty(), "{headers:?}");
+    }
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/dashboard", app.origin))
+            .await
+            .status,
+        200,
+        "still signed in"
+    );
+    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    // With either header naming this site, signing out works.
+    for headers in [
+        &[("sec-fetch-site", "same-origin")][..],
+        &[("origin", app.origin.as_str())][..],
+    ] {
+        let mut browser = Browser::new();
+        browser.sign_in(&app, "/").await;
+        let out = browser
+            .send(
+                Method::POST,
+                &format!("{}/auth/logout", app.origin),
+                headers,
+            )
+            .await;
+        assert_eq!(out.status, 303, "{headers:?}");
+        assert!(!browser.cookies.contains_key("__Host-logi.session"));
+    }
+}
+
+#[tokio::test]
 async fn several_tabs_can_sign_in_at_once() {
     let app = start().await;
     let mut browser = Browser::new();
