@@ -73,9 +73,21 @@ fn assert_signed_in_and_out(result: &Value, provider: &TestProvider, url: &str) 
         "Continue as Ada Lovelace (ada@example.com)"
     );
 
-    // The transaction cookie reached the callback across sites: Lax, scoped to the callback.
+    // The transaction cookie reached the callback across sites: a `__Host-` cookie (Path=/, no
+    // Domain) that Chromium keeps on http://localhost, Lax.
     let tx = &result["transaction_cookie"];
-    assert_eq!(tx["path"], "/auth/callback", "{tx}");
+    assert_eq!(
+        (&tx["path"], &tx["domain"]),
+        (&Value::from("/"), &Value::from("localhost")),
+        "{tx}"
+    );
+    assert!(
+        tx["name"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("__Host-logi.tx."),
+        "{tx}"
+    );
     assert_eq!(
         (&tx["http_only"], &tx["secure"], &tx["same_site"]),
         (&Value::Bool(true), &Value::Bool(true), &Value::from("Lax")),

@@ -280,7 +280,7 @@ impl App {
         );
         let cookies = self.cookie_names();
         assert!(
-            !cookies.iter().any(|c| c.starts_with("__Secure-logi.tx.")),
+            !cookies.iter().any(|c| c.starts_with("__Host-logi.tx.")),
             "the transaction cookie is spent: {cookies:?}"
         );
         assert!(

@@ -47,7 +47,7 @@ pub enum LogiRejectionKind {
     AlreadySignedIn,
     /// A [`PendingSignup`](crate::first_login::PendingSignup) was asked for by a request that
     /// changes state (not `GET`, `HEAD` or `OPTIONS`) and comes from another site, by
-    /// `Sec-Fetch-Site` or `Origin`: 403, before the handler runs.
+    /// `Sec-Fetch-Site` or `Origin`, or carries neither header: 403, before the handler runs.
     CrossSite,
 }
 

@@ -23,8 +23,8 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
         "/auth/login?return_to=%2Fdashboard%3Ftab%3D1"
     );
 
-    // Sign-in: to the provider with PKCE S256, state and nonce; a transaction cookie scoped to
-    // the callback.
+    // Sign-in: to the provider with PKCE S256, state and nonce; a `__Host-` transaction cookie
+    // (Path=/, no Domain), which no other host can set.
     let to_provider = browser.follow(&reply, &app.origin).await;
     assert_eq!(to_provider.status, 302);
     let authorize = url::Url::parse(to_provider.location()).unwrap();
@@ -42,13 +42,13 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
     let tx_cookie = to_provider
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("__Secure-logi.tx."))
+        .find(|c| c.starts_with("__Host-logi.tx."))
         .unwrap();
     for attr in [
         "HttpOnly",
         "Secure",
         "SameSite=Lax",
-        "Path=/auth/callback",
+        "Path=/;",
         "Max-Age=600",
     ] {
         assert!(
@@ -56,6 +56,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
             "transaction cookie lacks {attr}: {tx_cookie}"
         );
     }
+    assert!(!tx_cookie.contains("Domain"), "{tx_cookie}");
 
     let to_callback = browser.navigate(to_provider.location()).await;
     let signed_in = browser.navigate(to_callback.location()).await;
@@ -77,7 +78,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
         !browser
             .cookies
             .keys()
-            .any(|k| k.starts_with("__Secure-logi.tx.")),
+            .any(|k| k.starts_with("__Host-logi.tx.")),
         "the transaction cookie is spent"
     );
     assert_eq!(app.provider.calls(Endpoint::Token), 1);
@@ -352,7 +353,7 @@ async fn provider_errors_become_a_clear_page() {
         !browser
             .cookies
             .keys()
-            .any(|k| k.starts_with("__Secure-logi.tx.")),
+            .any(|k| k.starts_with("__Host-logi.tx.")),
         "the transaction is spent"
     );
 
@@ -419,6 +420,50 @@ async fn cross_site_sign_out_is_refused() {
         .navigate(&format!("{}/auth/logout", app.origin))
         .await;
     assert_eq!(get.status, 405, "sign-out is POST only");
+}
+
+#[tokio::test]
+async fn sign_out_without_sec_fetch_site_or_origin_is_refused() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/").await;
+    for headers in [&[][..], &[("accept", "text/html")][..]] {
+        let reply = browser
+            .send(
+                Method::POST,
+                &format!("{}/auth/logout", app.origin),
+                headers,
+            )
+            .await;
+        assert_eq!(reply.status, 403, "{headers:?}");
+        assert!(reply.set_cookies().is_empty(), "{headers:?}");
+    }
+    assert_eq!(
+        browser
+            .navigate(&format!("{}/dashboard", app.origin))
+            .await
+            .status,
+        200,
+        "still signed in"
+    );
+    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    // With either header naming this site, signing out works.
+    for headers in [
+        &[("sec-fetch-site", "same-origin")][..],
+        &[("origin", app.origin.as_str())][..],
+    ] {
+        let mut browser = Browser::new();
+        browser.sign_in(&app, "/").await;
+        let out = browser
+            .send(
+                Method::POST,
+                &format!("{}/auth/logout", app.origin),
+                headers,
+            )
+            .await;
+        assert_eq!(out.status, 303, "{headers:?}");
+        assert!(!browser.cookies.contains_key("__Host-logi.session"));
+    }
 }
 
 #[tokio::test]
@@ -511,7 +556,7 @@ async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in
         browser
             .cookies
             .keys()
-            .any(|k| k.starts_with("__Secure-logi.tx."))
+            .any(|k| k.starts_with("__Host-logi.tx."))
     );
 
     // What the widget does with it: an authorization request without our nonce.
@@ -589,4 +634,171 @@ async fn the_domain_verification_file_is_served_when_configured() {
         ))
         .await;
     assert_eq!(reply.status, 404, "not served unless configured");
+}
+
+/// The names under which a sibling subdomain (or a plain-HTTP page of the same host) can plant
+/// a cookie in the user's browser: any name but a `__Host-` one, which browsers accept only
+/// from the host itself, over a secure connection, without `Domain`. Lower case counts as
+/// unprefixed, as it did in browsers before prefixes were matched case-insensitively.
+fn plantable_as(name: &str) -> Vec<String> {
+    match name.strip_prefix("__Host-") {
+        Some(rest) => vec![
+            rest.to_owned(),
+            format!("__Secure-{rest}"),
+            format!("__host-{rest}"),
+        ],
+        None => vec![name.to_owned()],
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_tossed_in_by_a_sibling_subdomain_signs_nobody_in() {
+    let app = start().await;
+
+    // The attacker starts a sign-in in their own browser and signs in at the provider, but
+    // keeps the callback URL (their code and state) instead of following it.
+    let mut attacker = Browser::new();
+    let to_provider = attacker
+        .navigate(&format!("{}/auth/login", app.origin))
+        .await;
+    let set_cookies = to_provider.set_cookies();
+    let (name, value) = set_cookies
+        .iter()
+        .filter_map(|c| c.split(';').next()?.split_once('='))
+        .find(|(name, _)| name.contains("logi.tx"))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .expect("a transaction cookie");
+    let to_callback = attacker.navigate(to_provider.location()).await;
+    let callback = to_callback.location().to_owned();
+    assert!(callback.contains("code="), "{callback}");
+
+    // From a sibling subdomain, they plant that transaction in the victim's browser under every
+    // name they can, with a Domain (which this jar ignores) and on the callback's path, then
+    // send the victim to their callback URL.
+    for planted in plantable_as(&name) {
+        for path in ["/", "/auth/callback"] {
+            let mut victim = Browser::new();
+            victim
+                .cookies
+                .insert(planted.clone(), (value.clone(), path.to_owned()));
+            let reply = victim.navigate(&callback).await;
+            assert_eq!(
+                reply.status,
+                400,
+                "{planted} on {path}: {} {}",
+                reply.location(),
+                reply.body
+            );
+            assert!(reply.body.contains("Sign-in expired"), "{}", reply.body);
+            assert!(
+                !victim.cookies.contains_key("__Host-logi.session"),
+                "{planted} on {path} signed the victim in as the attacker"
+            );
+        }
+    }
+    assert_eq!(
+        app.provider.calls(Endpoint::Token),
+        0,
+        "the attacker's code is never redeemed"
+    );
+
+    // The victim's own sign-in, started in their browser, is unaffected by a planted one.
+    let mut victim = Browser::new();
+    victim
+        .cookies
+        .insert(plantable_as(&name)[0].clone(), (value, "/".into()));
+    let signed_in = victim.sign_in(&app, "/dashboard").await;
+    assert_eq!(
+        (signed_in.status, signed_in.location()),
+        (302, "/dashboard")
+    );
+}
+
+/// The `Cookie` header `browser` sends to the app's `path`, as a browser would build it.
+fn cookie_header_len(browser: &Browser, path: &str) -> usize {
+    let pairs: Vec<usize> = browser
+        .cookies
+        .iter()
+        .filter(|(_, (_, p))| path.starts_with(p.as_str()))
+        .map(|(k, (v, _))| k.len() + 1 + v.len())
+        .collect();
+    pairs.iter().sum::<usize>() + 2 * pairs.len().saturating_sub(1)
+}
+
+#[tokio::test]
+async fn unfinished_sign_ins_stay_bounded_and_a_normal_one_still_completes() {
+    let app = start().await;
+    let mut browser = Browser::new();
+    let long_return_to = format!("/reports?q={}", "x".repeat(2000));
+    let login = format!(
+        "{}/auth/login?return_to={}",
+        app.origin,
+        url::form_urlencoded::byte_serialize(long_return_to.as_bytes()).collect::<String>()
+    );
+
+    // The first of 25 tabs gets as far as the provider; then 24 more start a sign-in.
+    let first = browser.navigate(&login).await;
+    let first_callback = browser.navigate(first.location()).await;
+    for tab in 1..25 {
+        let reply = browser.navigate(&login).await;
+        assert_eq!(reply.status, 302, "tab {tab}");
+        for (name, (value, _)) in &browser.cookies {
+            assert!(
+                name.len() + 1 + value.len() <= 4096,
+                "tab {tab}: {name} is {} bytes",
+                name.len() + 1 + value.len()
+            );
+        }
+        let transactions = browser
+            .cookies
+            .keys()
+            .filter(|k| k.contains("logi.tx"))
+            .count();
+        assert!(transactions <= 4, "tab {tab}: {transactions} transactions");
+        for path in ["/", "/auth/callback"] {
+            let len = cookie_header_len(&browser, path);
+            assert!(
+                len <= 4096,
+                "tab {tab}: a {len}-byte Cookie header to {path}"
+            );
+        }
+    }
+
+    // A normal sign-in completes, and spends its own transaction only.
+    let transactions = |browser: &Browser| {
+        browser
+            .cookies
+            .keys()
+            .filter(|k| k.contains("logi.tx"))
+            .count()
+    };
+    let pending = transactions(&browser);
+    let signed_in = browser.sign_in(&app, "/dashboard").await;
+    assert_eq!(
+        (signed_in.status, signed_in.location()),
+        (302, "/dashboard"),
+        "{}",
+        signed_in.body
+    );
+    assert_eq!(transactions(&browser), pending - 1);
+    let page = browser.navigate(&format!("{}/dashboard", app.origin)).await;
+    assert_eq!(page.status, 200);
+    assert!(cookie_header_len(&browser, "/dashboard") <= 8192);
+
+    // The oldest sign-in was dropped to make room: its callback is "expired", not an error.
+    let late = browser.navigate(first_callback.location()).await;
+    assert_eq!(late.status, 400);
+    assert!(late.body.contains("Sign-in expired"), "{}", late.body);
+}
+
+#[tokio::test]
+async fn an_over_long_return_to_becomes_the_home_page() {
+    let app = start().await;
+    let kept = format!("/reports?q={}", "x".repeat(1000));
+    let mut browser = Browser::new();
+    let reply = browser.sign_in(&app, &kept).await;
+    assert_eq!((reply.status, reply.location()), (302, kept.as_str()));
+    let too_long = format!("/reports?q={}", "x".repeat(1100));
+    let reply = Browser::new().sign_in(&app, &too_long).await;
+    assert_eq!((reply.status, reply.location()), (302, "/"));
 }

@@ -408,6 +408,33 @@ async fn completion_is_refused_cross_site_and_by_get() {
 }
 
 #[tokio::test]
+async fn completion_without_sec_fetch_site_or_origin_is_refused() {
+    let directory = Directory::default();
+    let app = start(&directory).await;
+    let mut browser = Browser::new();
+    browser.sign_in(&app, "/dashboard").await;
+    // A POST that says neither where it comes from (`Sec-Fetch-Site`) nor its origin: not the
+    // app's own form in any browser of today, and indistinguishable from a forged one.
+    for headers in [&[][..], &[("sec-fetch-mode", "navigate")][..]] {
+        let reply = browser
+            .send(Method::POST, &format!("{}/welcome", app.origin), headers)
+            .await;
+        assert_eq!(reply.status, 403, "{headers:?}: {}", reply.body);
+        assert!(reply.set_cookies().is_empty());
+    }
+    assert_eq!(directory.len(), 0, "the app's handler created nothing");
+    let still = browser.navigate(&format!("{}/dashboard", app.origin)).await;
+    assert_eq!(
+        (still.status, still.location()),
+        (302, "/welcome?step=1"),
+        "the sign-in is still pending"
+    );
+    // The app's own form still completes it.
+    let done = submit(&mut browser, &app).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+}
+
+#[tokio::test]
 async fn a_pending_session_in_a_server_side_store_completes_and_can_be_abandoned() {
     let directory = Directory::default();
     let store = MemoryStore::new();

@@ -85,6 +85,7 @@ async function run({ app, open }) {
     transaction_cookie: {
       name: transaction.name,
       path: transaction.path,
+      domain: transaction.domain,
       http_only: transaction.httpOnly,
       secure: transaction.secure,
       same_site: transaction.sameSite,

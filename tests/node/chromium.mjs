@@ -38,7 +38,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 export const SESSION_COOKIE = '__Host-logi.session';
-export const TRANSACTION_COOKIE_PREFIX = '__Secure-logi.tx.';
+export const TRANSACTION_COOKIE_PREFIX = '__Host-logi.tx.';
 
 class Failure extends Error {}
 

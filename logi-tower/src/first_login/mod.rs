@@ -18,8 +18,8 @@
 //! [`PendingSignup::from_request`]): who signed in, and [`PendingSignup::complete`], which turns
 //! the session into a signed-in one (in cookies or in the session store alike) and answers a
 //! redirect to where the user was going. `complete()` refuses anything but a `POST`, and
-//! `PendingSignup` refuses a cross-site request that changes state before the handler runs, the
-//! way `/auth/logout` does. Abandoning is signing out: a `POST` to `/auth/logout` ends a pending
+//! `PendingSignup` refuses a request that changes state before the handler runs when it is
+//! cross-site or carries neither `Sec-Fetch-Site` nor `Origin`, the way `/auth/logout` does. Abandoning is signing out: a `POST` to `/auth/logout` ends a pending
 //! session too.
 //!
 //! A pending session is never refreshed, and ends [`COMPLETION_TIMEOUT`] after the sign-in

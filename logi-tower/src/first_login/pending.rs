@@ -33,7 +33,8 @@ use crate::session::manager::SaveError;
 /// to handle those cases yourself.
 ///
 /// A request that changes state (anything but `GET`, `HEAD` and `OPTIONS`) from another site,
-/// by `Sec-Fetch-Site` or `Origin` (the check `/auth/logout` makes), is refused with
+/// by `Sec-Fetch-Site` or `Origin`, or that carries neither header (the check `/auth/logout`
+/// makes), is refused with
 /// [`CrossSite`](crate::LogiRejectionKind::CrossSite) (403) before the handler runs: the app's
 /// form handler can create the account first and [`complete`](PendingSignup::complete) after.
 ///
@@ -226,7 +227,7 @@ impl PendingSignup {
     /// # Errors
     /// A [`CompletionError`] of kind [`CrossSite`](CompletionErrorKind::CrossSite) (403) for a
     /// request that changes state (anything but `GET`, `HEAD` and `OPTIONS`) from another site,
-    /// by `Sec-Fetch-Site` or `Origin`: answer it with
+    /// by `Sec-Fetch-Site` or `Origin`, or with neither header: answer it with
     /// [`into_http_response`](CompletionError::into_http_response) and create nothing.
     pub fn from_request<B>(request: &Request<B>) -> Result<Option<Self>, CompletionError> {
         match pending(request.extensions(), request.method(), request.headers()) {

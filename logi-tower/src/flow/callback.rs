@@ -1,7 +1,5 @@
 //! `GET /auth/callback`: finish a sign-in.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http::header::SET_COOKIE;
 use http::request::Parts;
@@ -9,15 +7,15 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq as _;
 
-use super::login::{TRANSACTION_TTL, Transaction, transaction_attributes, transaction_cookie};
 use super::pages::ErrorPage;
+use super::transaction::{self, Transaction};
 use super::{query_param, unix_now_ms};
 use crate::Checks;
 use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path};
 use crate::layer::Web;
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
-use crate::session::cookie::{RequestCookies, set_cookie};
+use crate::session::cookie::RequestCookies;
 use crate::session::data::{Pending, SessionData};
 use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
 
@@ -43,38 +41,28 @@ const PROTOCOL_CLAIMS: [&str; 15] = [
 pub(super) async fn finish(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let state = query_param(parts, "state");
     let cookies = RequestCookies::parse(&parts.headers);
-    let found = state.as_deref().and_then(|state| {
-        let name = transaction_cookie(state);
-        let sealed = cookies.get(&name)?;
-        let opened = shared.transactions.open(&name, sealed);
-        Some((name, opened))
-    });
-    // Whatever happens next, this sign-in's transaction cookie is spent.
-    let mut response = match &found {
-        Some((_, Some(opened))) => match serde_json::from_slice::<Transaction>(opened) {
-            Ok(tx) => {
-                complete(
-                    shared,
-                    parts,
-                    state.as_deref().unwrap_or_default(),
-                    tx,
-                    &cookies,
-                )
-                .await
-            }
-            Err(_) => expired(shared),
-        },
-        _ => match query_param(parts, "error") {
-            // The provider refused, and the transaction is gone: still say why.
+    let found = state
+        .as_deref()
+        .and_then(|state| transaction::find(&shared.transactions, &cookies, state, unix_now_ms()));
+    let Some((slot, tx)) = found else {
+        return match query_param(parts, "error") {
+            // The provider refused, and the transaction is gone: still say so.
             Some(_) => provider_refused(shared, parts),
             None => expired(shared),
-        },
+        };
     };
-    if let Some((name, _)) = found {
-        let mut delete = set_cookie(&name, "", &transaction_attributes(shared, Duration::ZERO));
-        delete.set_sensitive(true);
-        response.headers_mut().append(SET_COOKIE, delete);
-    }
+    let mut response = complete(
+        shared,
+        parts,
+        state.as_deref().unwrap_or_default(),
+        tx,
+        &cookies,
+    )
+    .await;
+    // Whatever happened, this sign-in's transaction is spent.
+    response
+        .headers_mut()
+        .append(SET_COOKIE, transaction::delete(slot));
     response
 }
 
@@ -89,8 +77,7 @@ async fn complete(
     // counts as after it, and ends it.
     let now_ms = unix_now_ms();
     let now = now_ms.div_euclid(1000);
-    if !bool::from(tx.state.as_bytes().ct_eq(state.as_bytes()))
-        || now > tx.created + TRANSACTION_TTL
+    if !bool::from(tx.state.as_bytes().ct_eq(state.as_bytes())) || transaction::expired(&tx, now_ms)
     {
         return expired(shared);
     }

@@ -1,7 +1,7 @@
 //! `GET /auth/login`: start a sign-in.
-
-use std::borrow::Cow;
-use std::time::Duration;
+//!
+//! The sign-in's `state`, `nonce`, PKCE verifier and `return_to` (a local path of at most 1024
+//! bytes, else `/`) are kept in a transaction cookie of this browser (see [`transaction`]).
 
 use aws_lc_rs::digest;
 use base64::Engine as _;
@@ -9,51 +9,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
-use serde::{Deserialize, Serialize};
 
-use super::{query_param, random_token, return_to, unix_now};
+use super::transaction::{self, Transaction};
+use super::{query_param, random_token, return_to, unix_now_ms};
 use crate::layer::Web;
 use crate::reject::{json, json_error, redirect};
-use crate::session::cookie::{CookieAttributes, SameSite, set_cookie};
-
-/// How long a sign-in may take from start to callback.
-pub(super) const TRANSACTION_TTL: i64 = 600;
-
-/// What the callback needs to finish one sign-in, sealed in a per-flow cookie.
-#[derive(Serialize, Deserialize)]
-pub(super) struct Transaction {
-    pub(super) state: String,
-    pub(super) nonce: String,
-    pub(super) verifier: String,
-    pub(super) return_to: String,
-    pub(super) created: i64,
-    /// Started by logi's login widget, which may not pass our nonce to the provider: the ID
-    /// token's nonce is then checked only when present (PKCE and state still bind the flow).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub(super) widget: bool,
-}
-
-/// The transaction cookie for `state`: one per sign-in, so several tabs can sign in at once.
-/// `__Secure-` rather than `__Host-` because it is scoped to the callback path.
-pub(super) fn transaction_cookie(state: &str) -> String {
-    let digest = digest::digest(&digest::SHA256, state.as_bytes());
-    format!(
-        "__Secure-logi.tx.{}",
-        &URL_SAFE_NO_PAD.encode(digest.as_ref())[..16]
-    )
-}
-
-pub(super) fn transaction_attributes(shared: &Web, max_age: Duration) -> CookieAttributes {
-    CookieAttributes {
-        path: Cow::Owned(shared.paths.callback.to_string()),
-        secure: true,
-        http_only: true,
-        // Lax, not Strict: the callback is a cross-site navigation from the provider.
-        same_site: SameSite::Lax,
-        max_age: Some(max_age),
-        domain: None,
-    }
-}
+use crate::session::cookie::RequestCookies;
 
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
 
@@ -86,7 +47,7 @@ pub(super) fn start(shared: &Web, parts: &Parts) -> Response<Bytes> {
 /// `POST /auth/challenge`: what logi's login widget (an iframe) needs to start a sign-in whose
 /// code the normal callback then exchanges: `{state, code_challenge, …}` as JSON. The PKCE
 /// verifier stays with the browser in the same sealed, single-use, 10-minute transaction
-/// cookie as `/auth/login`'s. Refused cross-site.
+/// cookie as `/auth/login`'s (see [`transaction`]). Refused cross-site.
 pub(super) fn challenge(shared: &Web, parts: &Parts) -> Response<Bytes> {
     if !super::logout::same_origin(shared, &parts.headers) {
         tracing::warn!("refused a cross-site widget challenge request");
@@ -123,17 +84,12 @@ fn begin(shared: &Web, parts: &Parts, widget: bool) -> (Transaction, String, htt
         nonce: random_token(32),
         verifier: random_token(32),
         return_to: return_to::sanitize(return_to.as_deref()).to_owned(),
-        created: unix_now(),
+        created_ms: unix_now_ms(),
         widget,
     };
     let challenge = URL_SAFE_NO_PAD
         .encode(digest::digest(&digest::SHA256, transaction.verifier.as_bytes()).as_ref());
-    let name = transaction_cookie(&transaction.state);
-    let json = serde_json::to_vec(&transaction).expect("a transaction serializes");
-    let sealed = shared.transactions.seal(&name, &json);
-    let attrs =
-        transaction_attributes(shared, Duration::from_secs(TRANSACTION_TTL.cast_unsigned()));
-    let mut cookie = set_cookie(&name, &sealed, &attrs);
-    cookie.set_sensitive(true);
+    let cookies = RequestCookies::parse(&parts.headers);
+    let cookie = transaction::store(&shared.transactions, &cookies, &transaction);
     (transaction, challenge, cookie)
 }

@@ -12,6 +12,7 @@ pub(crate) use logout::same_origin;
 pub(crate) use me::me;
 pub(crate) mod pages;
 mod return_to;
+mod transaction;
 pub(crate) use return_to::is_safe as is_local_path;
 
 use bytes::Bytes;

@@ -1,16 +1,21 @@
 //! Where the browser goes after signing in: only ever a path on this site.
 
-/// The longest return path we keep.
+/// The longest local path accepted (see [`is_safe`]).
 const MAX_LEN: usize = 2048;
 
-/// `candidate` when it is a same-origin path, else `/`.
+/// The longest return path a sign-in keeps: it travels in the transaction cookie, which must
+/// stay well within the 4096 bytes a browser keeps per cookie.
+const MAX_RETURN_TO: usize = 1024;
+
+/// `candidate` when it is a same-origin path of at most [`MAX_RETURN_TO`] bytes, else `/`.
 ///
 /// Refused: anything not starting with a single `/` (absolute URLs, scheme-relative `//evil`),
 /// any backslash (`/\evil` is `//evil` to browsers), control characters and whitespace, and
-/// over-long values.
+/// over-long values, which are not cut (a cut path could name another page, or end in half a
+/// percent-escape) but replaced by `/`.
 pub(crate) fn sanitize(candidate: Option<&str>) -> &str {
     match candidate {
-        Some(path) if is_safe(path) => path,
+        Some(path) if path.len() <= MAX_RETURN_TO && is_safe(path) => path,
         _ => "/",
     }
 }
@@ -45,7 +50,9 @@ mod tests {
 
     #[test]
     fn refuses_everything_else() {
-        let long = format!("/{}", "a".repeat(3000));
+        let long = format!("/{}", "a".repeat(super::MAX_RETURN_TO));
+        let longest = &long[..super::MAX_RETURN_TO];
+        assert_eq!(sanitize(Some(longest)), longest);
         for bad in [
             "//evil.example",
             "/\\evil.example",
