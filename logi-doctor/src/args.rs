@@ -92,7 +92,7 @@ struct Cli {
     #[arg(long, env = "LOGI_EXPECTED_ISSUER", value_name = "ISS")]
     expected_issuer: Option<String>,
 
-    /// The app's client id [required]
+    /// The app's client id (required)
     #[arg(long, env = "LOGI_CLIENT_ID", value_name = "ID")]
     client_id: Option<String>,
 
@@ -116,8 +116,8 @@ struct Cli {
     )]
     token_auth_method: Option<AuthMethod>,
 
-    /// A redirect URI to check; repeat for production, staging, preview (the variable takes
-    /// several, comma separated)
+    /// A redirect URI to check; repeat (or separate with commas, as in the variable) for
+    /// production, staging, preview
     #[arg(
         short = 'r',
         long = "redirect-uri",
