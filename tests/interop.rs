@@ -467,3 +467,176 @@ impl App {
         (status, serde_json::from_str(&body).unwrap())
     }
 }
+
+/// `logi-doctor`, built for this run: `cargo build -p logi-doctor` (a no-op when it is up to
+/// date), its path read from cargo's JSON messages. Another package's binary has no
+/// `CARGO_BIN_EXE_*`.
+async fn doctor_binary() -> std::path::PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let build = tokio::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "logi-doctor",
+            "--bin",
+            "logi-doctor",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(600), build)
+        .await
+        .expect("building logi-doctor took over 10 minutes")
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build -p logi-doctor failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "logi-doctor")
+        .and_then(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .expect("cargo names the logi-doctor executable")
+}
+
+/// Runs the doctor with `--json` against `issuer` with `secret` (given in LOGI_CLIENT_SECRET,
+/// as the README advises); its report, after checking the secret is nowhere in its output.
+async fn doctor_report(
+    binary: &std::path::Path,
+    issuer: &str,
+    secret: &str,
+    extra: &[&str],
+) -> Value {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(["--json", "--issuer", issuer, "--client-id", CLIENT_ID])
+        .args(["-r", "http://127.0.0.1:9/auth/callback"])
+        .args(extra)
+        .env("LOGI_CLIENT_SECRET", secret)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for name in [
+        "LOGI_ISSUER",
+        "LOGI_EXPECTED_ISSUER",
+        "LOGI_CLIENT_ID",
+        "LOGI_REDIRECT_URI",
+        "LOGI_SESSION_KEY",
+        "LOGI_TOKEN_AUTH_METHOD",
+    ] {
+        command.env_remove(name);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("logi-doctor finishes")
+        .expect("logi-doctor runs");
+    for stream in [&output.stdout, &output.stderr] {
+        assert!(
+            !String::from_utf8_lossy(stream).contains(secret),
+            "the secret is in logi-doctor's output"
+        );
+    }
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "logi-doctor's stdout is not JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The report's entry for `check` (each appears once here).
+fn doctor_entry<'a>(report: &'a Value, check: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} check in {report:#}"))
+}
+
+/// `logi-doctor` tells good client credentials from a wrong secret at oidc-provider's token
+/// endpoint, without a user: oidc-provider answers its made-up code with `invalid_grant` when
+/// the client authenticated, and with `invalid_client` when it did not. The keys and the clock
+/// check out too.
+#[tokio::test]
+async fn doctor_checks_credentials_keys_and_clock_against_oidc_provider() {
+    let Some(mut provider) = OidcProvider::start(&Options {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uri: "http://127.0.0.1:9/auth/callback",
+        post_logout_redirect_uri: "http://127.0.0.1:9/",
+        access_token_ttl: Duration::from_secs(3600),
+    })
+    .await
+    else {
+        return;
+    };
+    let binary = doctor_binary().await;
+    let issuer = provider.issuer.clone();
+
+    // The registered method (client_secret_basic, the layer's default) and the right secret.
+    let report = doctor_report(&binary, &issuer, CLIENT_SECRET, &[]).await;
+    let credentials = doctor_entry(&report, "client_credentials");
+    assert_eq!(credentials["status"], "pass", "{report:#}");
+    let message = credentials["message"].as_str().unwrap();
+    assert!(
+        message.contains("client_secret_basic") && message.contains("invalid_grant"),
+        "{message}"
+    );
+    assert_eq!(
+        doctor_entry(&report, "jwks")["status"],
+        "pass",
+        "{report:#}"
+    );
+    assert!(
+        doctor_entry(&report, "jwks")["message"]
+            .as_str()
+            .unwrap()
+            .contains("interop-1")
+    );
+    assert_eq!(
+        doctor_entry(&report, "clock")["status"],
+        "pass",
+        "{report:#}"
+    );
+    assert_eq!(provider.calls("POST", "/token").await, 1);
+
+    // A wrong secret, of the right form. oidc-provider accepts either secret method from a
+    // client registered for one of them, so both are checked, each good and wrong.
+    let wrong = "logi_secret_00000000000000000000000000000000000000000000000000000000deadbeef";
+    for method in ["client_secret_basic", "client_secret_post"] {
+        let flags = ["--token-auth-method", method];
+        let report = doctor_report(&binary, &issuer, wrong, &flags).await;
+        let credentials = doctor_entry(&report, "client_credentials");
+        assert_eq!(credentials["status"], "fail", "{report:#}");
+        assert_eq!(report["verdict"], "fail");
+        let message = credentials["message"].as_str().unwrap();
+        assert!(
+            message.contains(method)
+                && message.contains("401")
+                && message.contains("invalid_client"),
+            "{message}"
+        );
+        assert!(
+            credentials["fix"]
+                .as_str()
+                .unwrap()
+                .contains("LOGI_CLIENT_SECRET"),
+            "{credentials:#}"
+        );
+
+        let report = doctor_report(&binary, &issuer, CLIENT_SECRET, &flags).await;
+        let credentials = doctor_entry(&report, "client_credentials");
+        assert_eq!(credentials["status"], "pass", "{report:#}");
+        assert!(
+            credentials["message"].as_str().unwrap().contains(method),
+            "{credentials:#}"
+        );
+    }
+    assert_eq!(provider.calls("POST", "/token").await, 5);
+}

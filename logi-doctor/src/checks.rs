@@ -10,11 +10,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use logi::provider::DiscoveryError;
-use logi::{HttpClient, Jwks, ProviderMetadata, SessionKeys};
+use logi::{HttpClient, ProviderMetadata, SessionKeys};
 use url::Url;
 
 use crate::args::Options;
 use crate::report::{Check, Report, Status};
+use crate::{credentials, keys};
 
 /// The most of an error body the probe reads.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -23,30 +24,62 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 pub(crate) async fn run(options: &Options) -> Report {
     let http = HttpClient::new().with_timeout(options.timeout);
     let mut checks = Vec::new();
+    let report = |checks| Report {
+        issuer: options.issuer.clone(),
+        client_id: options.client_id.clone(),
+        checks,
+    };
+    let probe = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(options.timeout.min(Duration::from_secs(5)))
+        .timeout(options.timeout)
+        .user_agent(concat!("logi-doctor/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            checks.push(Check::new(
+                "http_client",
+                "(setup)",
+                Status::Fail,
+                format!("could not set up an HTTP client: {e}"),
+            ));
+            return report(checks);
+        }
+    };
 
     let metadata = discovery(options, &http, &mut checks).await;
     match &metadata {
         Some(metadata) => {
             checks.push(capabilities(options, metadata));
-            checks.push(jwks(&http, metadata).await);
+            checks.extend(keys::check(&probe, metadata).await);
         }
         None => {
-            checks.push(Check::new(
-                "capabilities",
-                "discovery",
-                Status::Skip,
-                "not checked: discovery failed",
-            ));
-            checks.push(Check::new(
-                "jwks",
-                "jwks_uri",
-                Status::Skip,
-                "not checked: discovery failed",
-            ));
+            for (check, subject) in [
+                ("capabilities", "discovery"),
+                ("jwks", "jwks_uri"),
+                ("clock", "jwks_uri"),
+            ] {
+                checks.push(Check::new(
+                    check,
+                    subject,
+                    Status::Skip,
+                    "not checked: discovery failed",
+                ));
+            }
         }
     }
     checks.push(client_id_format(&options.client_id));
     checks.push(client_secret_format(options));
+    match &metadata {
+        Some(metadata) => checks.extend(credentials::check(&probe, options, metadata).await),
+        None => checks.push(Check::new(
+            "client_credentials",
+            "token_endpoint",
+            Status::Skip,
+            "not checked: discovery failed",
+        )),
+    }
     checks.push(session_key(options));
 
     if options.redirect_uris.is_empty() {
@@ -58,31 +91,13 @@ pub(crate) async fn run(options: &Options) -> Report {
              (or LOGI_REDIRECT_URI, comma separated)",
         ));
     }
-    let probe = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(options.timeout.min(Duration::from_secs(5)))
-        .timeout(options.timeout)
-        .user_agent(concat!("logi-doctor/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
-        Ok(client) => Some(client),
-        Err(e) => {
-            checks.push(Check::new(
-                "redirect_uri_registered",
-                "(all)",
-                Status::Fail,
-                format!("could not set up an HTTP client: {e}"),
-            ));
-            None
-        }
-    };
     for uri in &options.redirect_uris {
         let (check, parsed) = redirect_uri_form(uri);
         let usable = check.status != Status::Fail;
         checks.push(check);
-        let registered = match (&metadata, &probe, parsed) {
-            (Some(metadata), Some(probe), Some(parsed)) if usable => {
-                registration(probe, options, metadata, uri, &parsed).await
+        let registered = match (&metadata, parsed) {
+            (Some(metadata), Some(parsed)) if usable => {
+                registration(&probe, options, metadata, uri, &parsed).await
             }
             (None, ..) => Check::new(
                 "redirect_uri_registered",
@@ -100,11 +115,7 @@ pub(crate) async fn run(options: &Options) -> Report {
         checks.push(registered);
     }
 
-    Report {
-        issuer: options.issuer.clone(),
-        client_id: options.client_id.clone(),
-        checks,
-    }
+    report(checks)
 }
 
 /// Discovery, and whether it names the configured issuer. On a mismatch the document is fetched
@@ -262,37 +273,6 @@ fn capabilities(options: &Options, metadata: &ProviderMetadata) -> Check {
         )
         .fix("check LOGI_ISSUER: logi itself offers all of these")
     }
-}
-
-async fn jwks(http: &HttpClient, metadata: &ProviderMetadata) -> Check {
-    let subject = metadata.jwks_uri.as_str();
-    let jwks = Jwks::from_provider(http, metadata);
-    if let Err(e) = jwks.refresh().await {
-        return Check::new("jwks", subject, Status::Fail, e.to_string())
-            .fix("the provider's key set must be reachable from the app; check the network path");
-    }
-    let kids = jwks.kids();
-    if kids.is_empty() {
-        return Check::new(
-            "jwks",
-            subject,
-            Status::Fail,
-            "the key set has no RS256 signing key (kty RSA, use sig, alg RS256, with a kid): no \
-             ID token can be verified",
-        )
-        .fix("the provider must publish an RS256 signing key; check LOGI_ISSUER");
-    }
-    Check::new(
-        "jwks",
-        subject,
-        Status::Pass,
-        format!(
-            "{} RS256 signing key{} (kid {})",
-            kids.len(),
-            if kids.len() == 1 { "" } else { "s" },
-            kids.join(", ")
-        ),
-    )
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -453,7 +433,7 @@ fn is_provider(target: &Url, metadata: &ProviderMetadata) -> bool {
 }
 
 /// A random base64url string of `bytes` random bytes.
-fn random(bytes: usize) -> String {
+pub(crate) fn random(bytes: usize) -> String {
     let mut buf = vec![0_u8; bytes];
     aws_lc_rs::rand::fill(&mut buf).expect("the system random number generator failed");
     URL_SAFE_NO_PAD.encode(buf)
@@ -462,6 +442,44 @@ fn random(bytes: usize) -> String {
 /// Quotes a value for a POSIX shell.
 fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// An OAuth error answer: its `error`, `error_description` (at most 300 characters) and
+/// `request_id` (as ` (request id …)`, or empty); each empty when absent.
+pub(crate) struct OAuthAnswer {
+    pub(crate) code: String,
+    pub(crate) description: String,
+    pub(crate) request_id: String,
+}
+
+/// Reads at most [`MAX_ERROR_BODY`] of an error response.
+pub(crate) async fn read_error(mut response: reqwest::Response) -> OAuthAnswer {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ERROR_BODY {
+            break;
+        }
+    }
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    OAuthAnswer {
+        code: error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(64)
+            .collect(),
+        description: error["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect(),
+        request_id: error["request_id"]
+            .as_str()
+            .map(|id| format!(" (request id {})", id.chars().take(64).collect::<String>()))
+            .unwrap_or_default(),
+    }
 }
 
 /// Probes the authorization endpoint the way a browser starting a sign-in would, without
@@ -495,7 +513,7 @@ async fn registration(
         .append_pair("code_challenge_method", "S256")
         .append_pair("prompt", "none");
 
-    let mut response = match probe.get(url.clone()).send().await {
+    let response = match probe.get(url.clone()).send().await {
         Ok(response) => response,
         Err(e) => {
             let what = if e.is_timeout() {
@@ -574,27 +592,13 @@ async fn registration(
         );
     }
 
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_ERROR_BODY {
-            break;
-        }
-    }
-    let error: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let code = error["error"].as_str().unwrap_or_default();
-    let description: String = error["error_description"]
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
-    let request_id = error["request_id"]
-        .as_str()
-        .map(|id| format!(" (request id {id})"))
-        .unwrap_or_default();
+    let OAuthAnswer {
+        code,
+        description,
+        request_id,
+    } = read_error(response).await;
     let client_id = shell_quote(&options.client_id);
-    match code {
+    match code.as_str() {
         "invalid_request" if description.contains("redirect_uri") => check(
             Status::Fail,
             format!(

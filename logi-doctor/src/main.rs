@@ -2,38 +2,34 @@
 //!
 //! Checks, before a deploy, what would otherwise fail in front of a user: discovery and the
 //! issuer, the signing keys, each redirect URI (its form, and whether the provider has it
-//! registered), the credentials' format and the session key. Human output by default, `--json`
-//! for CI; the exit status is 0 unless a check fails (warnings pass), 1 when one does, 2 for an
-//! unusable command line. Secrets are never printed. Run `logi-doctor --help` for the flags.
+//! registered), the client credentials (a token request with a made-up code), the clock, and
+//! the session key. Human output by default, `--json` for CI; the exit status is 0 unless a
+//! check fails (warnings pass), 1 when one does, 2 for an unusable command line. Secrets are
+//! never printed. Run `logi-doctor --help` for the flags, `--completions SHELL` for a shell's
+//! completion script.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 mod args;
 mod checks;
+mod credentials;
+mod keys;
 mod report;
 
 use args::Command;
 use report::Status;
 
 fn main() -> ExitCode {
-    let command = match args::parse(std::env::args().skip(1), |name| std::env::var(name).ok()) {
-        Ok(command) => command,
-        Err(message) => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "logi-doctor: {message}\nusage: logi-doctor --issuer URL --client-id ID \
-                 [--client-secret S] [-r URI]... [--session-key K] [--json] (see --help)"
-            );
-            return ExitCode::from(2);
+    let options = match args::parse(std::env::args_os()) {
+        Ok(Command::Check(options)) => options,
+        Ok(Command::Completions(shell)) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut args::command(), "logi-doctor", &mut script);
+            return emit(&String::from_utf8_lossy(&script));
         }
-    };
-    let options = match command {
-        Command::Help => return emit(args::USAGE),
-        Command::Version => {
-            return emit(concat!("logi-doctor ", env!("CARGO_PKG_VERSION"), "\n"));
-        }
-        Command::Check(options) => options,
+        // `--help` and `--version` to stdout with 0; a usage error to stderr with 2.
+        Err(e) => e.exit(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

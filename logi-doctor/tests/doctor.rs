@@ -24,6 +24,7 @@ async fn doctor(args: &[&str], env: &[(&str, &str)]) -> Output {
         "LOGI_CLIENT_SECRET",
         "LOGI_REDIRECT_URI",
         "LOGI_SESSION_KEY",
+        "LOGI_TOKEN_AUTH_METHOD",
     ] {
         command.env_remove(name);
     }
@@ -125,7 +126,21 @@ async fn a_healthy_integration_passes() {
     assert_eq!(provider.calls(Endpoint::Discovery), 1);
     assert_eq!(provider.calls(Endpoint::Jwks), 1);
     assert_eq!(provider.calls(Endpoint::Authorize), 1);
-    assert_eq!(provider.calls(Endpoint::Token), 0);
+    // And one token request, with a made-up code, for the credentials.
+    assert_eq!(provider.calls(Endpoint::Token), 1);
+    let credentials = entry(
+        &report,
+        "client_credentials",
+        &provider.url(Endpoint::Token),
+    );
+    assert_eq!(credentials["status"], "pass", "{credentials:#}");
+    let message = credentials["message"].as_str().unwrap();
+    assert!(
+        message.contains("client_secret_basic") && message.contains("invalid_grant"),
+        "{message}"
+    );
+    let clock = entry(&report, "clock", &jwks);
+    assert_eq!(clock["status"], "pass", "{clock:#}");
     assert_no_secret(&output);
     provider.shutdown().await;
 }
@@ -373,12 +388,15 @@ async fn bad_credentials_warn_a_short_session_key_fails_and_no_secret_is_printed
     let provider = TestProvider::start().await.unwrap();
     let short_secret = "hunter2-not-a-logi-secret";
     let short_key = "c2hvcnQta2V5"; // "short-key"
+    // Another provider's client: its secret has no logi format, and is right.
+    let other = "other-providers-client";
+    provider.register_client(TestClient::confidential(other, short_secret, [REGISTERED]));
     for json_output in [true, false] {
         let mut args = vec![
             "--issuer",
             provider.issuer(),
             "--client-id",
-            TestClient::DEFAULT_CLIENT_ID,
+            other,
             "-r",
             REGISTERED,
         ];
@@ -403,7 +421,7 @@ async fn bad_credentials_warn_a_short_session_key_fails_and_no_secret_is_printed
         let output = doctor(
             &args,
             &[
-                ("LOGI_CLIENT_SECRET", SECRET),
+                ("LOGI_CLIENT_SECRET", short_secret),
                 ("LOGI_SESSION_KEY", short_key),
             ],
         )
@@ -412,7 +430,7 @@ async fn bad_credentials_warn_a_short_session_key_fails_and_no_secret_is_printed
         for stream in [&output.stdout, &output.stderr] {
             let text = String::from_utf8_lossy(stream);
             assert!(
-                !text.contains(short_key) && !text.contains(SECRET),
+                !text.contains(short_key) && !text.contains(short_secret),
                 "{text}"
             );
         }
@@ -439,9 +457,132 @@ async fn an_unusable_command_line_exits_2_without_echoing_values() {
     assert_no_secret(&output);
     let output = doctor(&["--json"], &[]).await;
     assert_eq!(output.status.code(), Some(2), "no client id");
-    let output = doctor(&["--help"], &[]).await;
+    let output = doctor(&["--client-id", "x", "--", SECRET], &[]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert_no_secret(&output);
+    let output = doctor(&["--client-id", "x", "--timeout", "0"], &[]).await;
+    assert_eq!(output.status.code(), Some(2));
+    // Help names every flag with its variable, never a secret's value.
+    let output = doctor(
+        &["--help"],
+        &[
+            ("LOGI_CLIENT_SECRET", SECRET),
+            ("LOGI_SESSION_KEY", SESSION_KEY),
+        ],
+    )
+    .await;
     assert_eq!(output.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("--redirect-uri"));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--issuer",
+        "--expected-issuer",
+        "--client-id",
+        "--client-secret",
+        "--token-auth-method",
+        "--redirect-uri",
+        "--session-key",
+        "--timeout",
+        "--json",
+        "--completions",
+        "LOGI_ISSUER",
+        "LOGI_EXPECTED_ISSUER",
+        "LOGI_CLIENT_ID",
+        "LOGI_CLIENT_SECRET",
+        "LOGI_TOKEN_AUTH_METHOD",
+        "LOGI_REDIRECT_URI",
+        "LOGI_SESSION_KEY",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    assert_no_secret(&output);
+    let output = doctor(&["--version"], &[]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        concat!("logi-doctor ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prints_shell_completions() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef logi-doctor"),
+        ("fish", "complete -c logi-doctor"),
+    ] {
+        let output = doctor(&["--completions", shell], &[]).await;
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains(marker), "{shell}:\n{script}");
+        assert!(script.contains("client-secret"), "{shell}");
+        assert!(script.contains("client_secret_post"), "{shell}");
+    }
+    let output = doctor(&["--completions", "tcsh"], &[]).await;
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_environment_fills_in_and_flags_win() {
+    let provider = TestProvider::start().await.unwrap();
+    let env = [
+        ("LOGI_ISSUER", provider.issuer()),
+        ("LOGI_CLIENT_ID", " logi_7e57c11e47d0c0de5eed5a17b0a710e5 "),
+        ("LOGI_CLIENT_SECRET", SECRET),
+        (
+            "LOGI_REDIRECT_URI",
+            " http://localhost:3000/auth/callback, http://127.0.0.1:3000/auth/callback,",
+        ),
+        ("LOGI_SESSION_KEY", SESSION_KEY),
+        ("LOGI_TOKEN_AUTH_METHOD", "client_secret_post"),
+        // Empty counts as unset.
+        ("LOGI_EXPECTED_ISSUER", ""),
+    ];
+    let output = doctor(&["--json"], &env).await;
+    let report = json(&output);
+    assert_eq!(output.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["client_id"], TestClient::DEFAULT_CLIENT_ID);
+    for uri in TestClient::DEFAULT_REDIRECT_URIS {
+        assert_eq!(status(&report, "redirect_uri_registered", uri), "pass");
+    }
+    assert_eq!(status(&report, "session_key", "LOGI_SESSION_KEY"), "pass");
+    let token = provider.url(Endpoint::Token);
+    let credentials = entry(&report, "client_credentials", &token);
+    assert!(
+        credentials["message"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret_post"),
+        "{credentials:#}"
+    );
+    assert_no_secret(&output);
+
+    // A flag wins over its variable.
+    let output = doctor(
+        &["--json", "-r", UNREGISTERED, "--token-auth-method", "basic"],
+        &env,
+    )
+    .await;
+    let report = json(&output);
+    assert_eq!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"] == "redirect_uri_registered")
+            .count(),
+        1
+    );
+    assert_eq!(
+        status(&report, "redirect_uri_registered", UNREGISTERED),
+        "fail"
+    );
+    assert!(
+        entry(&report, "client_credentials", &token)["message"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret_basic")
+    );
+    provider.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -476,5 +617,253 @@ async fn a_provider_with_a_sign_in_page_still_proves_registration() {
         status(&report, "redirect_uri_registered", UNREGISTERED),
         "fail"
     );
+    provider.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_client_secret_fails_naming_invalid_client_and_the_variable() {
+    let provider = TestProvider::start().await.unwrap();
+    // Right length and format, wrong value: only the provider can tell.
+    let wrong = "logi_secret_0000000000000000000000000000000000000000000000000000000000000bad";
+    let token = provider.url(Endpoint::Token);
+    for method in ["client_secret_basic", "client_secret_post"] {
+        for json_output in [true, false] {
+            let mut args = vec![
+                "--issuer",
+                provider.issuer(),
+                "--client-id",
+                TestClient::DEFAULT_CLIENT_ID,
+                "--token-auth-method",
+                method,
+                "-r",
+                REGISTERED,
+            ];
+            if json_output {
+                args.push("--json");
+            }
+            let output = doctor(&args, &[("LOGI_CLIENT_SECRET", wrong)]).await;
+            assert_eq!(output.status.code(), Some(1), "{method}");
+            for (name, stream) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+                let text = String::from_utf8_lossy(stream);
+                assert!(!text.contains(wrong), "the secret is in {name}:\n{text}");
+            }
+            if !json_output {
+                let text = String::from_utf8_lossy(&output.stdout);
+                assert!(text.contains("[fail] client_credentials"), "{text}");
+                continue;
+            }
+            let report = json(&output);
+            let credentials = entry(&report, "client_credentials", &token);
+            assert_eq!(credentials["status"], "fail", "{credentials:#}");
+            let message = credentials["message"].as_str().unwrap();
+            assert!(
+                message.contains("401") && message.contains("invalid_client"),
+                "{message}"
+            );
+            assert!(message.contains(method), "{message}");
+            let fix = credentials["fix"].as_str().unwrap();
+            assert!(
+                fix.contains("LOGI_CLIENT_SECRET") && fix.contains("LOGI_CLIENT_ID"),
+                "{fix}"
+            );
+            // Everything else about the integration is fine.
+            assert_eq!(report["summary"]["fail"], 1, "{report:#}");
+        }
+    }
+    assert_eq!(provider.calls(Endpoint::Token), 4);
+    provider.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn good_credentials_pass_with_either_method_and_a_public_client_is_not_probed() {
+    let provider = TestProvider::start().await.unwrap();
+    let token = provider.url(Endpoint::Token);
+    for method in ["client_secret_basic", "client_secret_post"] {
+        let output = doctor(
+            &["--json", "--token-auth-method", method],
+            &[
+                ("LOGI_ISSUER", provider.issuer()),
+                ("LOGI_CLIENT_ID", TestClient::DEFAULT_CLIENT_ID),
+                ("LOGI_CLIENT_SECRET", SECRET),
+            ],
+        )
+        .await;
+        let report = json(&output);
+        assert_eq!(output.status.code(), Some(0), "{report:#}");
+        let credentials = entry(&report, "client_credentials", &token);
+        assert_eq!(credentials["status"], "pass", "{credentials:#}");
+        assert!(
+            credentials["message"].as_str().unwrap().contains(method),
+            "{credentials:#}"
+        );
+        assert_no_secret(&output);
+    }
+    assert_eq!(provider.calls(Endpoint::Token), 2);
+
+    let output = doctor(
+        &["--json"],
+        &[
+            ("LOGI_ISSUER", provider.issuer()),
+            ("LOGI_CLIENT_ID", TestClient::DEFAULT_CLIENT_ID),
+        ],
+    )
+    .await;
+    let report = json(&output);
+    assert_eq!(status(&report, "client_credentials", &token), "skip");
+    assert_eq!(provider.calls(Endpoint::Token), 2);
+    provider.shutdown().await;
+}
+
+/// One path a [`fixed_server`] answers: its headers and JSON body.
+type Route = (String, Vec<(String, String)>, String);
+
+/// A tiny HTTP/1.1 server on `listener` that answers each path with a fixed JSON body and
+/// headers (404 otherwise), one request a connection: a provider with a wrong clock or unusual
+/// keys.
+fn fixed_server(listener: tokio::net::TcpListener, routes: Vec<Route>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let routes = std::sync::Arc::new(routes);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let routes = routes.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0_u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await
+                    {
+                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split_whitespace().nth(1).unwrap_or("/");
+                let (status, headers, body) = match routes.iter().find(|(p, ..)| p == path) {
+                    Some((_, headers, body)) => ("200 OK", headers.clone(), body.clone()),
+                    None => ("404 Not Found", Vec::new(), "{}".to_owned()),
+                };
+                let mut response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    body.len()
+                );
+                for (name, value) in headers {
+                    response.push_str(&format!("{name}: {value}\r\n"));
+                }
+                response.push_str("\r\n");
+                response.push_str(&body);
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+}
+
+/// A provider at a [`fixed_server`] serving `jwks` with `date` as its `Date` header, and a
+/// discovery document listing `algs`. Returns the issuer.
+async fn fixed_provider(jwks: &Value, date: std::time::SystemTime, algs: &[&str]) -> String {
+    let date = vec![("date".to_owned(), httpdate::fmt_http_date(date))];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "id_token_signing_alg_values_supported": algs,
+    });
+    let routes = vec![
+        (
+            "/.well-known/openid-configuration".to_owned(),
+            date.clone(),
+            discovery.to_string(),
+        ),
+        ("/.well-known/jwks.json".to_owned(), date, jwks.to_string()),
+    ];
+    fixed_server(listener, routes);
+    issuer
+}
+
+/// The doctor's report on a provider at `issuer`, with no secret and no redirect URI.
+async fn report_on(issuer: &str) -> (Option<i32>, Value) {
+    let output = doctor(
+        &["--json", "--issuer", issuer, "--client-id", "some-client"],
+        &[],
+    )
+    .await;
+    (output.status.code(), json(&output))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_five_minutes_off_warns_naming_the_skew_and_the_tolerance() {
+    let provider = TestProvider::start().await.unwrap();
+    // The in-process provider's real key set, served with a Date 5 minutes in the future.
+    let later = std::time::SystemTime::now() + Duration::from_secs(300);
+    let issuer = fixed_provider(&provider.jwks(), later, &["RS256"]).await;
+    let (code, report) = report_on(&issuer).await;
+    let jwks = format!("{issuer}/.well-known/jwks.json");
+    assert_eq!(status(&report, "jwks", &jwks), "pass", "{report:#}");
+    let clock = entry(&report, "clock", &jwks);
+    assert_eq!(clock["status"], "warn", "{clock:#}");
+    let message = clock["message"].as_str().unwrap();
+    assert!(
+        message.contains("300 s behind") && message.contains("tolerance of 60 s"),
+        "{message}"
+    );
+    assert!(clock["fix"].as_str().unwrap().contains("NTP"));
+    // A warning does not fail the run.
+    assert_eq!(code, Some(0), "{report:#}");
+
+    // The in-process provider's own clock is this machine's.
+    let (_, report) = report_on(provider.issuer()).await;
+    let clock = entry(&report, "clock", &provider.url(Endpoint::Jwks));
+    assert_eq!(clock["status"], "pass", "{clock:#}");
+    assert!(
+        clock["message"].as_str().unwrap().contains("within"),
+        "{clock:#}"
+    );
+    provider.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_set_without_a_usable_rs256_key_fails_naming_what_it_holds() {
+    let provider = TestProvider::start().await.unwrap();
+    let now = std::time::SystemTime::now();
+    let ec = serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "ec-1", "use": "sig", "alg": "ES256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    }]});
+    let mut enc = provider.jwks();
+    for key in enc["keys"].as_array_mut().unwrap() {
+        key["use"] = "enc".into();
+    }
+    for (jwks, algs, words) in [
+        (&ec, &["ES256", "RS256"][..], "kid ec-1, kty EC, crv P-256"),
+        (
+            &enc,
+            &["RS256"][..],
+            "use enc, alg RS256 (not for signatures)",
+        ),
+        (
+            &serde_json::json!({"keys": []}),
+            &["RS256"][..],
+            "the key set is empty",
+        ),
+    ] {
+        let issuer = fixed_provider(jwks, now, algs).await;
+        let (code, report) = report_on(&issuer).await;
+        assert_eq!(code, Some(1), "{report:#}");
+        let check = entry(&report, "jwks", &format!("{issuer}/.well-known/jwks.json"));
+        assert_eq!(check["status"], "fail", "{check:#}");
+        let message = check["message"].as_str().unwrap();
+        assert!(message.contains(words), "{message}");
+        assert!(
+            message.contains(&format!("discovery lists {}", algs.join(", "))),
+            "{message}"
+        );
+        assert!(check["fix"].as_str().unwrap().contains("RS256"));
+    }
     provider.shutdown().await;
 }
