@@ -375,3 +375,25 @@ async fn introspection_answers_about_other_tokens_or_other_apis_are_refusals() {
         assert_eq!(provider.calls.load(Ordering::SeqCst), before, "{token}");
     }
 }
+
+/// A request that goes away while its token is being introspected takes neither the call nor
+/// the requests waiting for it along: the next one gets the same answer, without a second call.
+#[tokio::test]
+async fn an_abandoned_request_does_not_cancel_the_introspection() {
+    let (provider, origin) = start(true).await;
+    let token = provider.access_token(API, "user-0001", &["openid"], Duration::from_secs(600));
+    provider.set_fault(
+        Endpoint::Introspection,
+        Fault::Delay(Duration::from_millis(400)),
+    );
+    let gave_up = reqwest::Client::new()
+        .get(format!("{origin}/me"))
+        .bearer_auth(&token)
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gave_up.unwrap_err().is_timeout());
+    let (status, body, _) = get_me(&origin, &token).await;
+    assert_eq!((status, body.as_str()), (200, "user-0001 [openid]"));
+    assert_eq!(provider.calls(Endpoint::Introspection), 1);
+}
