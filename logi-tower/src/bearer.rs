@@ -14,8 +14,8 @@ use crate::verify::jws::{self, SigningDigest};
 /// Longest token accepted in `Authorization`; real access tokens are 1–2 KiB.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// What a request's `Authorization` header presents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a request's `Authorization` header presents. `Debug` never shows the token.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Presented<'a> {
     /// No `Authorization` header: the session, if any, decides.
     Nothing,
@@ -24,6 +24,16 @@ pub(crate) enum Presented<'a> {
     Token(&'a str),
     /// An `Authorization` header that cannot be used; the reason is safe to show.
     Malformed(&'static str),
+}
+
+impl std::fmt::Debug for Presented<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Nothing => f.write_str("Nothing"),
+            Self::Token(token) => write!(f, "Token([{} bytes, redacted])", token.len()),
+            Self::Malformed(why) => f.debug_tuple("Malformed").field(why).finish(),
+        }
+    }
 }
 
 /// Reads the bearer token of a request (RFC 6750 §2.1).
@@ -240,6 +250,11 @@ mod tests {
         assert!(!same_token("a.b.c", "a.b.d"));
         assert!(!same_token("a.b.c", "a.b.c."));
         assert!(!same_token("a.b.", "a.b.c"));
+        // `Debug` never shows the token.
+        let headers = with(&[b"Bearer s3cr3t-t0ken"]);
+        let debug = format!("{:?} {:#?}", presented(&headers), presented(&headers));
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("Token("), "{debug}");
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
         assert!(matches!(
             presented(&with(&[long.as_bytes()])),

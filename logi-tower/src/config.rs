@@ -144,6 +144,8 @@ pub struct LogiLayerBuilder {
     pub(crate) audiences: Vec<String>,
     pub(crate) token_cache_capacity: usize,
     pub(crate) opaque_tokens: bool,
+    pub(crate) opaque_tokens_via_userinfo: bool,
+    pub(crate) opaque_refusal_ttl: Duration,
     pub(crate) session_store: StoreChoice,
     pub(crate) coordination: Option<CoordinationChoice>,
     pub(crate) sign_in_hook: Option<SignInHook>,
@@ -175,6 +177,8 @@ impl Default for LogiLayerBuilder {
             audiences: Vec::new(),
             token_cache_capacity: 10_000,
             opaque_tokens: false,
+            opaque_tokens_via_userinfo: false,
+            opaque_refusal_ttl: crate::opaque::DEFAULT_REFUSAL_TTL,
             session_store: StoreChoice::Cookies,
             coordination: None,
             sign_in_hook: None,
@@ -228,6 +232,9 @@ impl LogiLayerBuilder {
         }
         if let Some(v) = var("LOGI_OPAQUE_TOKENS") {
             self.opaque_tokens = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = var("LOGI_OPAQUE_TOKENS_VIA_USERINFO") {
+            self.opaque_tokens_via_userinfo = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
         if let Some(v) = var("LOGI_DOMAIN_VERIFICATION") {
             self.domain_verification = Some(v.trim().to_owned());
@@ -292,13 +299,36 @@ impl LogiLayerBuilder {
         self
     }
 
-    /// Accepts opaque (non-JWT) bearer tokens, validated with the provider: through its
-    /// introspection endpoint (RFC 7662, with the client credentials) when discovery names one,
-    /// else through userinfo (which proves the token and the user, but not its scopes). Answers
-    /// are cached for a minute at most. logi issues JWT access tokens, so this is off by default
-    /// (`LOGI_OPAQUE_TOKENS=true` turns it on).
+    /// Accepts opaque (non-JWT) bearer tokens, validated with the provider through its
+    /// introspection endpoint (RFC 7662, with the client credentials) when discovery names one:
+    /// the answer must be `active`, about an access token (`token_type`), meant for this API
+    /// (`aud`, else `client_id`), from this issuer, not expired. Accepted tokens are cached for
+    /// a minute at most, refusals for [`opaque_token_refusal_ttl`](Self::opaque_token_refusal_ttl),
+    /// and concurrent requests with one token share one call. Without an introspection
+    /// endpoint, opaque tokens are refused unless
+    /// [`opaque_tokens_via_userinfo`](Self::opaque_tokens_via_userinfo) is on. logi issues JWT
+    /// access tokens, so this is off by default (`LOGI_OPAQUE_TOKENS=true` turns it on).
     pub fn opaque_tokens(mut self, enabled: bool) -> Self {
         self.opaque_tokens = enabled;
+        self
+    }
+
+    /// With [`opaque_tokens`](Self::opaque_tokens) and a provider without an introspection
+    /// endpoint: accepts an opaque token that userinfo accepts (`LOGI_OPAQUE_TOKENS_VIA_USERINFO`,
+    /// default off). Userinfo proves that a token is live and whose it is, but, unless its answer
+    /// names an `aud` or a `client_id` (which must then name this API), not whom it was issued
+    /// for: any access token the provider issued to any of its clients for the user passes, and
+    /// no scopes are known. Turn it on only when every client of the provider is this app.
+    pub fn opaque_tokens_via_userinfo(mut self, enabled: bool) -> Self {
+        self.opaque_tokens_via_userinfo = enabled;
+        self
+    }
+
+    /// How long an opaque token the provider refused stays refused without asking the provider
+    /// again (default 5 seconds; zero asks every time, still one call at a time per token). A
+    /// provider that cannot answer is not a refusal and is not remembered.
+    pub fn opaque_token_refusal_ttl(mut self, ttl: Duration) -> Self {
+        self.opaque_refusal_ttl = ttl;
         self
     }
 

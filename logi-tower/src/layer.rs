@@ -10,6 +10,7 @@ use url::Url;
 use crate::bearer::TokenCache;
 use crate::config::{Checked, ConfigError, LogiLayerBuilder, Paths};
 use crate::first_login::{PendingSession, SignInHook};
+use crate::opaque::Opaque;
 use crate::provider::{Jwks, OidcClient, ProviderMetadata};
 use crate::refresh::Refresher;
 use crate::require::RequireLoginLayer;
@@ -59,12 +60,6 @@ pub(crate) struct Shared {
     pub(crate) token_cache: TokenCache,
     /// Opaque (non-JWT) bearer tokens are validated with the provider when this is set.
     pub(crate) opaque: Option<Opaque>,
-}
-
-/// What validating opaque tokens needs: the provider's endpoints and client credentials.
-pub(crate) struct Opaque {
-    pub(crate) client: OidcClient,
-    pub(crate) audiences: Vec<String>,
 }
 
 impl Shared {
@@ -213,15 +208,20 @@ impl LogiLayerBuilder {
             // Introspection needs the client's credentials.
             return Err(ConfigError::Missing("LOGI_CLIENT_ID"));
         }
-        let opaque = b.opaque_tokens.then(|| Opaque {
-            client: OidcClient {
+        let opaque = b.opaque_tokens.then(|| {
+            let client = OidcClient {
                 http: http.clone(),
                 metadata: metadata.clone(),
                 client_id: b.client_id.clone().unwrap_or_default(),
                 client_secret: b.client_secret.clone(),
                 auth_method: b.token_auth,
-            },
-            audiences: audiences.clone(),
+            };
+            Opaque::new(
+                client,
+                audiences.clone(),
+                b.opaque_tokens_via_userinfo,
+                b.opaque_refusal_ttl,
+            )
         });
         let access_tokens =
             AccessTokenVerifier::with_audiences(issuer.clone(), audiences, jwks.clone())

@@ -335,9 +335,8 @@ impl<S: Clone> Logi<S> {
 /// Verifies a bearer token not seen before, and remembers it.
 async fn verify_bearer(shared: Arc<Shared>, token: String, key: bearer::Key, now: i64) -> Auth {
     let verified = match &shared.opaque {
-        Some(opaque) if !crate::opaque::is_jwt(&token) => {
-            let (client, audiences) = (&opaque.client, &opaque.audiences);
-            crate::opaque::validate(client, &shared.issuer, audiences, &token, now).await
+        Some(_) if !crate::opaque::is_jwt(&token) => {
+            crate::opaque::validate(&shared, &token, now).await
         }
         _ => shared.access_tokens.verify(&token).await,
     };

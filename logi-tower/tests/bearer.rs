@@ -454,3 +454,101 @@ async fn the_id_token_hint_of_a_sign_out_opens_nothing() {
         assert_eq!(response.status(), 200, "{path}");
     }
 }
+
+/// No `Debug` output shows a token: not the user or the access token a handler gets, not the
+/// verification results, not the checks they were verified with, not a test session.
+#[tokio::test]
+async fn debug_output_never_shows_a_token() {
+    use logi::ProviderMetadata;
+    use logi::testing::TestSession;
+    use logi::{AccessToken, AccessTokenVerifier, Checks, HttpClient, IdTokenVerifier, Jwks};
+
+    let api = start().await;
+    let tokens = support::code_grant(
+        &api.provider,
+        API,
+        "logi_secret_x",
+        "http://localhost/cb",
+        "openid orders:read",
+    )
+    .await;
+    let (access_token, id_token, refresh_token) = (
+        tokens["access_token"].as_str().unwrap(),
+        tokens["id_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+    );
+    let secrets = [access_token, id_token, refresh_token, "nonce-1"];
+    let shows_none = |debug: &str, what: &str| {
+        for secret in secrets {
+            // Neither whole nor in part (a JWT's signature, a prefix).
+            let (signed, signature) = secret.rsplit_once('.').unwrap_or((secret, secret));
+            for part in [secret, &secret[..secret.len().min(12)], signed, signature] {
+                assert!(!debug.contains(part), "{what} shows a token: {debug}");
+            }
+        }
+    };
+
+    // What a handler gets, for a bearer token.
+    let logi = LogiLayer::builder()
+        .issuer(api.provider.issuer())
+        .audience(API)
+        .build()
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/debug",
+            get(|user: LogiUser, token: AccessToken| async move {
+                format!("{user:?} {token:?} {user:#?} {token:#?}")
+            }),
+        )
+        .layer(logi.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let debug = api
+        .http
+        .get(format!("{origin}/debug"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(debug.contains("user-0001"), "{debug}");
+    shows_none(&debug, "LogiUser, AccessToken");
+    shows_none(&format!("{logi:?}"), "LogiLayer");
+
+    // The verifiers' results, and what they were asked to check.
+    let http = HttpClient::new();
+    let metadata = ProviderMetadata::discover(&http, api.provider.issuer(), None)
+        .await
+        .unwrap();
+    let jwks = Jwks::from_provider(&http, &metadata);
+    let verified = AccessTokenVerifier::new(metadata.issuer.clone(), API, jwks.clone())
+        .verify(access_token)
+        .await
+        .unwrap();
+    assert_eq!(verified.subject(), "user-0001");
+    shows_none(
+        &format!("{verified:?} {verified:#?}"),
+        "VerifiedAccessToken",
+    );
+    let checks = Checks::new().nonce("nonce-1").access_token(access_token);
+    let id = IdTokenVerifier::new(metadata.issuer.clone(), API, jwks)
+        .verify(id_token, &checks)
+        .await
+        .unwrap();
+    shows_none(&format!("{id:?} {id:#?}"), "IdToken");
+    shows_none(&format!("{checks:?} {checks:#?}"), "Checks");
+    let checks = Checks::new().nonce_if_present("nonce-1");
+    shows_none(&format!("{checks:?}"), "Checks");
+
+    // A test session that holds all three.
+    let session = TestSession::new("user-0001")
+        .access_token(access_token, Duration::from_secs(60))
+        .refresh_token(refresh_token)
+        .id_token(id_token);
+    shows_none(&format!("{session:?} {session:#?}"), "TestSession");
+}

@@ -108,12 +108,22 @@ impl From<reqwest::Error> for TransportError {
     }
 }
 
-/// A whole response from the provider.
-#[derive(Debug)]
+/// A whole response from the provider. `Debug` shows neither its body (a token response's
+/// tokens) nor its headers' values.
 pub(crate) struct Response {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .finish()
+    }
 }
 
 impl HttpClient {
@@ -225,6 +235,21 @@ mod tests {
             map.append(http::header::CACHE_CONTROL, v.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn debug_shows_no_body_and_no_header_value() {
+        let response = Response {
+            status: StatusCode::OK,
+            headers: headers(&["s3cr3t-header"]),
+            body: Bytes::from_static(br#"{"access_token":"s3cr3t-token"}"#),
+        };
+        let debug = format!("{response:?} {response:#?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(
+            debug.contains("cache-control") && debug.contains("31 bytes"),
+            "{debug}"
+        );
     }
 
     #[test]

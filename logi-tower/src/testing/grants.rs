@@ -74,13 +74,26 @@ struct Pending {
 }
 
 /// Every grant the provider has issued.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Grants {
     sessions: HashMap<String, Session>,
     codes: HashMap<String, Code>,
     refresh_tokens: HashMap<String, RefreshToken>,
     revoked_access_tokens: HashSet<String>,
     pending: HashMap<String, Pending>,
+}
+
+/// Counts only: codes and refresh tokens are the maps' keys.
+impl std::fmt::Debug for Grants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grants")
+            .field("sessions", &self.sessions.len())
+            .field("codes", &self.codes.len())
+            .field("refresh_tokens", &self.refresh_tokens.len())
+            .field("revoked_access_tokens", &self.revoked_access_tokens.len())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
 }
 
 impl Grants {

@@ -127,9 +127,18 @@ pub(crate) fn respond(request_id: &RequestId, result: Result<Response, OAuthErro
     result.unwrap_or_else(|error| error.into_response(request_id))
 }
 
-/// Form or query parameters. Empty values count as absent; a repeated one is refused.
-#[derive(Debug, Default)]
+/// Form or query parameters. Empty values count as absent; a repeated one is refused. `Debug`
+/// shows the names only: the values are codes, tokens and secrets.
+#[derive(Default)]
 pub(crate) struct Params(HashMap<String, String>);
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_tuple("Params").field(&names).finish()
+    }
+}
 
 impl Params {
     pub(crate) fn parse(input: &[u8]) -> Result<Self, OAuthError> {

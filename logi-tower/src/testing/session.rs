@@ -22,7 +22,9 @@ use crate::session::manager::Handle;
 /// // Send `Cookie: {cookie}` with a request to the app behind `logi`.
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the user and the scopes, never the tokens.
+#[derive(Clone)]
 #[must_use]
 pub struct TestSession {
     sub: String,
@@ -34,6 +36,18 @@ pub struct TestSession {
     id_token: Option<String>,
     /// Sealed without a session id, as sessions were before they had one.
     without_id: bool,
+}
+
+impl std::fmt::Debug for TestSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestSession")
+            .field("sub", &self.sub)
+            .field("scopes", &self.scopes)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("has_id_token", &self.id_token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TestSession {

@@ -34,7 +34,6 @@ pub(crate) struct Config {
 }
 
 /// Everything that changes, behind one mutex. Locks are short and never held across `.await`.
-#[derive(Debug)]
 pub(crate) struct Store {
     pub(crate) clients: Vec<TestClient>,
     pub(crate) users: Vec<TestUser>,
@@ -50,6 +49,19 @@ pub(crate) struct Store {
 }
 
 /// The state shared by every handle and the server.
+/// Opaque tokens are the keys of `opaque_tokens`: counted, not shown.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("clients", &self.clients)
+            .field("users", &self.users)
+            .field("keys", &self.keys)
+            .field("grants", &self.grants)
+            .field("opaque_tokens", &self.opaque_tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ProviderState {
     pub(crate) config: Config,

@@ -39,7 +39,9 @@ pub struct IdTokenVerifier {
 
 /// What a verification checks besides the provider's rules: the expected nonce, the access token
 /// issued with the ID token (for `at_hash`), and the time.
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// `Debug` shows which checks are set, never the nonce or the access token.
+#[derive(Clone, Copy, Default)]
 #[must_use]
 pub struct Checks<'a> {
     nonce: Nonce<'a>,
@@ -47,12 +49,30 @@ pub struct Checks<'a> {
     now: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Default)]
 enum Nonce<'a> {
     #[default]
     Unchecked,
     Equal(&'a str),
     AbsentOrEqual(&'a str),
+}
+
+impl fmt::Debug for Checks<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nonce = match self.nonce {
+            Nonce::Unchecked => "unchecked",
+            Nonce::Equal(_) => "equal to the one sent",
+            Nonce::AbsentOrEqual(_) => "absent or equal to the one sent",
+        };
+        f.debug_struct("Checks")
+            .field("nonce", &nonce)
+            .field(
+                "at_hash",
+                &self.access_token.map(|_| "[access token redacted]"),
+            )
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 impl<'a> Checks<'a> {
