@@ -10,9 +10,12 @@
 //!   cancelling it), a drop guard answers its waiters with a transient failure and retires the
 //!   flight (and releases its lock across instances), so the session's next request refreshes
 //!   afresh instead of waiting on a refresh that will never finish.
-//! - **Successor cache.** The outcome is kept for a while (default two minutes) under a hash of
-//!   the *spent* refresh token, so requests that arrive later with the old cookie get the
-//!   successor tokens (and a fresh cookie) instead of spending the old token again.
+//! - **Successor cache.** The outcome is kept for a while (the successor window,
+//!   [`LogiLayerBuilder::refresh_successor_window`](crate::LogiLayerBuilder::refresh_successor_window),
+//!   default two minutes) under a hash of the *spent* refresh token, so requests that arrive
+//!   later with the old cookie (one written back by a request that started before the
+//!   refresh, say) get the successor tokens (and a fresh cookie) instead of spending the old
+//!   token again.
 //! - **Across instances.** With a [`Coordination`](crate::Coordination) (Redis), the instances
 //!   agree too: the refresh takes a lock per refresh token (it expires, so a crashed holder
 //!   cannot wedge a session), and publishes its outcome, sealed with the session keys, as the
@@ -79,6 +82,11 @@ pub(crate) struct Refresher {
     in_flight: Mutex<HashMap<[u8; 32], watch::Receiver<Option<Outcome>>>>,
     successors: Mutex<Successors>,
     keep_successors: Duration,
+    /// How far this refresher's clock runs ahead of the real one, in milliseconds: moved only
+    /// by [`advance_refresh_clock`](crate::testing::advance_refresh_clock), so tests of a
+    /// window of minutes need not wait for it.
+    #[cfg(feature = "testing")]
+    skew_ms: std::sync::atomic::AtomicU64,
 }
 
 struct Successors {
@@ -223,15 +231,42 @@ impl Refresher {
                 inserts: 0,
             }),
             keep_successors,
+            #[cfg(feature = "testing")]
+            skew_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
+    /// Now, on this refresher's clock (the real one but in tests).
+    fn now(&self) -> Instant {
+        #[cfg(feature = "testing")]
+        {
+            let skew = self.skew_ms.load(std::sync::atomic::Ordering::Relaxed);
+            Instant::now() + Duration::from_millis(skew)
+        }
+        #[cfg(not(feature = "testing"))]
+        Instant::now()
+    }
+
+    /// Moves this refresher's clock forward by `by` (tests only).
+    #[cfg(feature = "testing")]
+    pub(crate) fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.skew_ms
+            .fetch_add(by, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether an outcome recorded `at` is still within the successor window.
+    fn within_window(&self, at: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(at) < self.keep_successors
+    }
+
     fn successor(&self, key: &[u8; 32]) -> Option<Outcome> {
+        let now = self.now();
         let successors = self.successors.lock().unwrap_or_else(|e| e.into_inner());
         successors
             .entries
             .get(key)
-            .filter(|(at, _)| at.elapsed() < self.keep_successors)
+            .filter(|(at, _)| self.within_window(*at, now))
             .map(|(_, outcome)| outcome.clone())
     }
 
@@ -239,15 +274,17 @@ impl Refresher {
     /// retires the in-flight entry, in that order so no request can miss both.
     fn finish(&self, key: [u8; 32], outcome: Outcome) {
         if !matches!(outcome, Err(Failure::Transient { .. })) {
+            let now = self.now();
             let mut successors = self.successors.lock().unwrap_or_else(|e| e.into_inner());
             successors.inserts += 1;
             if successors.inserts.is_multiple_of(1024) || successors.entries.len() >= MAX_SUCCESSORS
             {
-                let keep = self.keep_successors;
-                successors.entries.retain(|_, (at, _)| at.elapsed() < keep);
+                successors
+                    .entries
+                    .retain(|_, (at, _)| self.within_window(*at, now));
             }
             if successors.entries.len() < MAX_SUCCESSORS {
-                successors.entries.insert(key, (Instant::now(), outcome));
+                successors.entries.insert(key, (now, outcome));
             } else {
                 tracing::warn!("too many refreshes in the last minutes to remember them all");
             }
