@@ -187,3 +187,62 @@ async fn back_channel_logout_across_instances_sharing_redis() {
         assert_passes(origin, &after, "a token issued after the logout").await;
     }
 }
+
+/// A webhook that withdraws the user's access (delivered to a verifier that ends sessions)
+/// withdraws their earlier bearer tokens too.
+#[cfg(feature = "webhooks")]
+#[tokio::test]
+async fn a_withdrawing_webhook() {
+    use aws_lc_rs::hmac;
+    use axum::Extension;
+    use axum::routing::post;
+    use logi::webhooks::{LogiWebhook, WebhookVerifier};
+
+    const SECRET: &str = "whsec_one_0123456789";
+    let app = support::start_app(
+        TestProvider::builder(),
+        |b| b,
+        |logi| {
+            let verifier = WebhookVerifier::builder()
+                .secret("k1", SECRET)
+                .end_sessions(logi.sessions())
+                .build()
+                .unwrap();
+            support::routes(logi)
+                .route(
+                    "/webhooks/logi",
+                    post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
+                )
+                .layer(Extension(verifier))
+        },
+    )
+    .await;
+    let before = access_token(&app.provider, USER);
+    assert_passes(&app.origin, &before, "the user's token").await;
+
+    let body = serde_json::json!({"type": "user.deleted", "id": "evt_1", "data": {"sub": USER}})
+        .to_string();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+    let hex: String = hmac::sign(&key, body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let delivered = reqwest::Client::new()
+        .post(format!("{}/webhooks/logi", app.origin))
+        .header("x-logi-signature", format!("t={t},kid=k1,v1={hex}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 200);
+    assert_withdrawn(&app.origin, &before, "a token issued before the webhook").await;
+    next_second().await;
+    let after = access_token(&app.provider, USER);
+    assert_passes(&app.origin, &after, "a token issued after the webhook").await;
+}
