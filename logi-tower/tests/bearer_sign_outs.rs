@@ -246,3 +246,36 @@ async fn a_withdrawing_webhook() {
     let after = access_token(&app.provider, USER);
     assert_passes(&app.origin, &after, "a token issued after the webhook").await;
 }
+
+/// When the coordination cannot be asked, a bearer token cannot be checked against the
+/// sign-outs: 503 (fail closed, as for cookie sessions), and served again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_coordination_is_503_for_bearer_tokens() {
+    let Some(mut server) = support::redis_server::RedisServer::start("bearer sign-outs on Redis")
+    else {
+        return;
+    };
+    let url = server.url.clone();
+    let instances = support::start_instances(TestProvider::builder(), 1, |b| {
+        let url = url.clone();
+        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+    })
+    .await;
+    let origin = &instances.origins[0];
+    let token = access_token(&instances.provider, USER);
+    assert_passes(origin, &token, "the token").await;
+
+    server.stop();
+    assert_eq!(call(origin, &token).await.0, 503);
+    server.restart();
+    // The connection comes back by itself; bounded wait for it.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = call(origin, &token).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+}
