@@ -51,7 +51,7 @@ fn fixture() -> Fixture {
                 SessionKeys::from_base64_list("YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2g=")
                     .unwrap(),
             )
-            .refresh_successor_ttl(Duration::from_secs(3600))
+            .refresh_successor_window(Duration::from_secs(3600))
             .build()
             .await
             .unwrap();

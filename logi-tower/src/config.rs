@@ -152,6 +152,10 @@ pub struct LogiLayerBuilder {
     pub(crate) completion_window: Duration,
 }
 
+/// How long a session cookie rotated out by a refresh is still honoured, unless
+/// [`LogiLayerBuilder::refresh_successor_window`] says otherwise: two minutes.
+pub const DEFAULT_REFRESH_SUCCESSOR_WINDOW: Duration = Duration::from_secs(120);
+
 impl Default for LogiLayerBuilder {
     fn default() -> Self {
         Self {
@@ -173,7 +177,7 @@ impl Default for LogiLayerBuilder {
             domain_verification: None,
             http: None,
             refresh_margin: Duration::from_secs(60),
-            successor_ttl: Duration::from_secs(120),
+            successor_ttl: DEFAULT_REFRESH_SUCCESSOR_WINDOW,
             audiences: Vec::new(),
             token_cache_capacity: 10_000,
             opaque_tokens: false,
@@ -431,12 +435,28 @@ impl LogiLayerBuilder {
         self
     }
 
-    /// How long the outcome of a refresh is remembered for requests that still carry the
-    /// spent refresh token (default two minutes): they get the successor tokens instead of
-    /// spending the old token again, which logi would treat as theft.
-    pub fn refresh_successor_ttl(mut self, ttl: Duration) -> Self {
-        self.successor_ttl = ttl;
+    /// How long a session cookie rotated out by a refresh is still honoured (default
+    /// [`DEFAULT_REFRESH_SUCCESSOR_WINDOW`], two minutes; at least one second, at most the
+    /// [`absolute_timeout`](Self::absolute_timeout)).
+    ///
+    /// When a refresh rotates the session's refresh token, requests that still carry the
+    /// cookie from before get the successor tokens (and a fresh cookie) instead of spending
+    /// the old token again, which logi would treat as theft and answer by ending the session.
+    /// Such a cookie can arrive long after the refresh: a request that started before it (a
+    /// slow upload, a long poll, a server-sent event stream) writes the old cookie back when it
+    /// ends. Make the window at least as long as the longest request the app allows (its
+    /// request timeout). With a [`coordination`](Self::coordination), the successor record is
+    /// kept for this long there too; after the window, the old cookie is treated as a spent
+    /// refresh token (the provider's reuse detection ends the session).
+    pub fn refresh_successor_window(mut self, window: Duration) -> Self {
+        self.successor_ttl = window;
         self
+    }
+
+    /// The former name of [`refresh_successor_window`](Self::refresh_successor_window).
+    #[deprecated(note = "renamed `refresh_successor_window`")]
+    pub fn refresh_successor_ttl(self, ttl: Duration) -> Self {
+        self.refresh_successor_window(ttl)
     }
 
     /// Serves `token` at `/.well-known/logi-verification.txt` (`LOGI_DOMAIN_VERIFICATION`), the
@@ -516,6 +536,18 @@ impl LogiLayerBuilder {
         }
         if self.completion_window < Duration::from_secs(1) {
             return Err(invalid("completion_window", "must be at least one second"));
+        }
+        if self.successor_ttl < Duration::from_secs(1) {
+            return Err(invalid(
+                "refresh_successor_window",
+                "must be at least one second",
+            ));
+        }
+        if self.successor_ttl > self.absolute_timeout {
+            return Err(invalid(
+                "refresh_successor_window",
+                "must not be longer than the absolute_timeout (no session lives longer)",
+            ));
         }
         let web = match self.redirect_uri.as_deref() {
             Some(redirect_uri) => {

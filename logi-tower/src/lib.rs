@@ -70,7 +70,10 @@ pub mod webhooks;
 
 pub use body::LogiBody;
 pub use claims::StandardClaims;
-pub use config::{ConfigError, DEFAULT_SCOPES, LogiLayerBuilder, Paths, TokenAuthMethod};
+pub use config::{
+    ConfigError, DEFAULT_REFRESH_SUCCESSOR_WINDOW, DEFAULT_SCOPES, LogiLayerBuilder, Paths,
+    TokenAuthMethod,
+};
 #[cfg(feature = "axum")]
 pub use extract::{LogiRejection, LogiRejectionKind};
 pub use future::ResponseFuture;

@@ -5,10 +5,17 @@
 //!
 //! - **Single flight.** At most one refresh per refresh token runs in this process; concurrent
 //!   requests wait for it (bounded) and share its outcome. The refresh runs in its own task, so
-//!   a request that is cancelled mid-refresh cannot leave the outcome unknown.
-//! - **Successor cache.** The outcome is kept for a while (default two minutes) under a hash of
-//!   the *spent* refresh token, so requests that arrive later with the old cookie get the
-//!   successor tokens (and a fresh cookie) instead of spending the old token again.
+//!   a request that is cancelled mid-refresh cannot leave the outcome unknown. Should that task
+//!   itself end without an outcome (a panic, say in an app's `Coordination`, or the runtime
+//!   cancelling it), a drop guard answers its waiters with a transient failure and retires the
+//!   flight (and releases its lock across instances), so the session's next request refreshes
+//!   afresh instead of waiting on a refresh that will never finish.
+//! - **Successor cache.** The outcome is kept for a while (the successor window,
+//!   [`LogiLayerBuilder::refresh_successor_window`](crate::LogiLayerBuilder::refresh_successor_window),
+//!   default two minutes) under a hash of the *spent* refresh token, so requests that arrive
+//!   later with the old cookie (one written back by a request that started before the
+//!   refresh, say) get the successor tokens (and a fresh cookie) instead of spending the old
+//!   token again.
 //! - **Across instances.** With a [`Coordination`](crate::Coordination) (Redis), the instances
 //!   agree too: the refresh takes a lock per refresh token (it expires, so a crashed holder
 //!   cannot wedge a session), and publishes its outcome, sealed with the session keys, as the
@@ -34,6 +41,7 @@ use crate::Secret;
 use crate::layer::{Shared, Web};
 use crate::provider::CallError;
 use crate::session::data::SessionData;
+use crate::session::store::DynCoordination;
 
 /// How long a waiting request waits for a refresh in flight before treating it as transient.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -74,6 +82,11 @@ pub(crate) struct Refresher {
     in_flight: Mutex<HashMap<[u8; 32], watch::Receiver<Option<Outcome>>>>,
     successors: Mutex<Successors>,
     keep_successors: Duration,
+    /// How far this refresher's clock runs ahead of the real one, in milliseconds: moved only
+    /// by [`advance_refresh_clock`](crate::testing::advance_refresh_clock), so tests of a
+    /// window of minutes need not wait for it.
+    #[cfg(feature = "testing")]
+    skew_ms: std::sync::atomic::AtomicU64,
 }
 
 struct Successors {
@@ -111,12 +124,16 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
             None => {
                 let (tx, rx) = watch::channel(None);
                 in_flight.insert(key, rx.clone());
+                let flight = Flight {
+                    shared: Arc::clone(shared),
+                    key,
+                    tx: Some(tx),
+                };
                 let shared = Arc::clone(shared);
                 let session = session.clone();
                 tokio::spawn(async move {
                     let outcome = coordinated(shared.web(), &session, &key).await;
-                    shared.web().refresher.finish(key, outcome.clone());
-                    let _ = tx.send(Some(outcome));
+                    flight.land(outcome);
                 });
                 rx
             }
@@ -129,6 +146,82 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
     }
 }
 
+/// One refresh in flight, held by the task that runs it. Whatever ends the task, its waiters
+/// are answered and the in-flight entry retired: with the outcome ([`land`](Self::land)), or,
+/// when the task is dropped without one (it panicked or was cancelled), with a transient
+/// failure, so the session's next request starts a new refresh.
+struct Flight {
+    shared: Arc<Shared>,
+    key: [u8; 32],
+    tx: Option<watch::Sender<Option<Outcome>>>,
+}
+
+impl Flight {
+    fn land(mut self, outcome: Outcome) {
+        self.finish(outcome);
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if let Some(tx) = self.tx.take() {
+            self.shared
+                .web()
+                .refresher
+                .finish(self.key, outcome.clone());
+            let _ = tx.send(Some(outcome));
+        }
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            tracing::error!(
+                "a token refresh ended without an outcome (it panicked or was cancelled); releasing the requests waiting for it"
+            );
+            self.finish(Err(Failure::Transient { retry_after: None }));
+        }
+    }
+}
+
+/// The refresh lock an instance holds in the coordination. Released by
+/// [`release`](Self::release) once the outcome is published; when dropped still held (the
+/// refresh panicked or was cancelled), released by a task of its own, so the other requests
+/// need not wait for it to expire.
+struct HeldLock {
+    coordination: Arc<dyn DynCoordination>,
+    key: String,
+    holder: [u8; 16],
+    held: bool,
+}
+
+impl HeldLock {
+    async fn release(mut self) {
+        self.held = false;
+        if let Err(error) = self.coordination.remove_if(&self.key, &self.holder).await {
+            tracing::warn!(%error, "could not release a refresh lock; it expires by itself");
+        }
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        // Without a runtime (it is shutting down) the lock expires by itself.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (coordination, key, holder) = (
+                Arc::clone(&self.coordination),
+                std::mem::take(&mut self.key),
+                self.holder,
+            );
+            runtime.spawn(async move {
+                let _ = coordination.remove_if(&key, &holder).await;
+            });
+        }
+    }
+}
+
 impl Refresher {
     pub(crate) fn new(keep_successors: Duration) -> Self {
         Self {
@@ -138,15 +231,42 @@ impl Refresher {
                 inserts: 0,
             }),
             keep_successors,
+            #[cfg(feature = "testing")]
+            skew_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
+    /// Now, on this refresher's clock (the real one but in tests).
+    fn now(&self) -> Instant {
+        #[cfg(feature = "testing")]
+        {
+            let skew = self.skew_ms.load(std::sync::atomic::Ordering::Relaxed);
+            Instant::now() + Duration::from_millis(skew)
+        }
+        #[cfg(not(feature = "testing"))]
+        Instant::now()
+    }
+
+    /// Moves this refresher's clock forward by `by` (tests only).
+    #[cfg(feature = "testing")]
+    pub(crate) fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.skew_ms
+            .fetch_add(by, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether an outcome recorded `at` is still within the successor window.
+    fn within_window(&self, at: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(at) < self.keep_successors
+    }
+
     fn successor(&self, key: &[u8; 32]) -> Option<Outcome> {
+        let now = self.now();
         let successors = self.successors.lock().unwrap_or_else(|e| e.into_inner());
         successors
             .entries
             .get(key)
-            .filter(|(at, _)| at.elapsed() < self.keep_successors)
+            .filter(|(at, _)| self.within_window(*at, now))
             .map(|(_, outcome)| outcome.clone())
     }
 
@@ -154,15 +274,17 @@ impl Refresher {
     /// retires the in-flight entry, in that order so no request can miss both.
     fn finish(&self, key: [u8; 32], outcome: Outcome) {
         if !matches!(outcome, Err(Failure::Transient { .. })) {
+            let now = self.now();
             let mut successors = self.successors.lock().unwrap_or_else(|e| e.into_inner());
             successors.inserts += 1;
             if successors.inserts.is_multiple_of(1024) || successors.entries.len() >= MAX_SUCCESSORS
             {
-                let keep = self.keep_successors;
-                successors.entries.retain(|_, (at, _)| at.elapsed() < keep);
+                successors
+                    .entries
+                    .retain(|_, (at, _)| self.within_window(*at, now));
             }
             if successors.entries.len() < MAX_SUCCESSORS {
-                successors.entries.insert(key, (Instant::now(), outcome));
+                successors.entries.insert(key, (now, outcome));
             } else {
                 tracing::warn!("too many refreshes in the last minutes to remember them all");
             }
@@ -221,6 +343,12 @@ async fn coordinated(web: &Web, session: &SessionData, key: &[u8; 32]) -> Outcom
             Err(error) => return unreachable(&error),
         }
     }
+    let held = HeldLock {
+        coordination: Arc::clone(coordination),
+        key: lock,
+        holder,
+        held: true,
+    };
     // Holding the lock. The holder before may have published its outcome and released the
     // lock just after this instance looked: look once more before spending the token.
     let outcome = match coordination.get(&record).await {
@@ -243,9 +371,7 @@ async fn coordinated(web: &Web, session: &SessionData, key: &[u8; 32]) -> Outcom
             outcome
         }
     };
-    if let Err(error) = coordination.remove_if(&lock, &holder).await {
-        tracing::warn!(%error, "could not release a refresh lock; it expires by itself");
-    }
+    held.release().await;
     outcome
 }
 

@@ -159,8 +159,12 @@ impl LogiSessions {
     ///
     /// With a server-side store, the sessions are deleted and their number returned. With
     /// sealed cookie sessions, `sub` goes on the sign-out denylist and `None` is returned (the
-    /// server cannot count cookies): every session signed in up to this second is refused when
-    /// next presented, and a sign-in after it is not affected.
+    /// server cannot count cookies): every session signed in up to now is refused when next
+    /// presented, and a sign-in after it is not affected.
+    ///
+    /// Either way, the user's bearer access tokens issued up to now (their `iat`, to the
+    /// second) are refused from then on, `401 invalid_token`, on every instance sharing the
+    /// coordination; tokens issued later pass.
     ///
     /// # Errors
     /// [`SessionsErrorKind::Unavailable`] when the store or the coordination fails, or the
@@ -170,8 +174,9 @@ impl LogiSessions {
     }
 
     /// Ends every session signed in through the provider session `sid` (the `sid` of the
-    /// user's ID token), as a back-channel logout naming it does. Returns as
-    /// [`end_all`](Self::end_all) does.
+    /// user's ID token), as a back-channel logout naming it does, and refuses the bearer
+    /// tokens issued up to now that carry that `sid`. Returns as [`end_all`](Self::end_all)
+    /// does.
     ///
     /// # Errors
     /// As [`end_all`](Self::end_all).

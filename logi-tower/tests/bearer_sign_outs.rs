@@ -96,9 +96,16 @@ async fn end_all_withdraws_earlier_tokens(
     assert_passes(origin, &before, "the user's token").await;
     assert_passes(origin, &someone_else, "another user's token").await;
 
+    // Early in a second, so that the next token is minted in the second of the sign-out.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    if now.subsec_millis() > 500 {
+        next_second().await;
+    }
     app.logi.sessions().end_all(USER).await.unwrap();
-    assert_withdrawn(origin, &before, "a token issued before end_all").await;
     let fresh_copy = access_token(&app.provider, USER);
+    assert_withdrawn(origin, &before, "a token issued before end_all").await;
     assert_withdrawn(origin, &fresh_copy, "a token issued in the same second").await;
     assert_passes(origin, &someone_else, "another user's token").await;
 
@@ -186,4 +193,96 @@ async fn back_channel_logout_across_instances_sharing_redis() {
     for origin in [first, second] {
         assert_passes(origin, &after, "a token issued after the logout").await;
     }
+}
+
+/// A webhook that withdraws the user's access (delivered to a verifier that ends sessions)
+/// withdraws their earlier bearer tokens too.
+#[cfg(feature = "webhooks")]
+#[tokio::test]
+async fn a_withdrawing_webhook() {
+    use aws_lc_rs::hmac;
+    use axum::Extension;
+    use axum::routing::post;
+    use logi::webhooks::{LogiWebhook, WebhookVerifier};
+
+    const SECRET: &str = "whsec_one_0123456789";
+    let app = support::start_app(
+        TestProvider::builder(),
+        |b| b,
+        |logi| {
+            let verifier = WebhookVerifier::builder()
+                .secret("k1", SECRET)
+                .end_sessions(logi.sessions())
+                .build()
+                .unwrap();
+            support::routes(logi)
+                .route(
+                    "/webhooks/logi",
+                    post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
+                )
+                .layer(Extension(verifier))
+        },
+    )
+    .await;
+    let before = access_token(&app.provider, USER);
+    assert_passes(&app.origin, &before, "the user's token").await;
+
+    let body = serde_json::json!({"type": "user.deleted", "id": "evt_1", "data": {"sub": USER}})
+        .to_string();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+    let hex: String = hmac::sign(&key, body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let delivered = reqwest::Client::new()
+        .post(format!("{}/webhooks/logi", app.origin))
+        .header("x-logi-signature", format!("t={t},kid=k1,v1={hex}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), 200);
+    assert_withdrawn(&app.origin, &before, "a token issued before the webhook").await;
+    next_second().await;
+    let after = access_token(&app.provider, USER);
+    assert_passes(&app.origin, &after, "a token issued after the webhook").await;
+}
+
+/// When the coordination cannot be asked, a bearer token cannot be checked against the
+/// sign-outs: 503 (fail closed, as for cookie sessions), and served again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_coordination_is_503_for_bearer_tokens() {
+    let Some(mut server) = support::redis_server::RedisServer::start("bearer sign-outs on Redis")
+    else {
+        return;
+    };
+    let url = server.url.clone();
+    let instances = support::start_instances(TestProvider::builder(), 1, |b| {
+        let url = url.clone();
+        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+    })
+    .await;
+    let origin = &instances.origins[0];
+    let token = access_token(&instances.provider, USER);
+    assert_passes(origin, &token, "the token").await;
+
+    server.stop();
+    assert_eq!(call(origin, &token).await.0, 503);
+    server.restart();
+    // The connection comes back by itself; bounded wait for it.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = call(origin, &token).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
 }

@@ -22,7 +22,8 @@
 //! Sessions sealed before sessions carried an id still open. They cannot be ended one by one,
 //! so signing one out ends, to be safe, every session signed in up to then through the same
 //! provider session (`sid`, that browser's sign-in at the provider), or of the same user when
-//! the session knows no `sid`. Such sessions are gone after one absolute timeout.
+//! the session knows no `sid` (and so, as any such sign-out does, their bearer tokens issued
+//! before: see below). Such sessions are gone after one absolute timeout.
 //!
 //! # Bearer tokens
 //!

@@ -58,7 +58,7 @@ use std::time::Duration;
 pub use self::client::TestClient;
 pub use self::logout_token::LogoutTokenBuilder;
 pub use self::provider::{TestProvider, TestProviderBuilder};
-pub use self::session::TestSession;
+pub use self::session::{TestSession, advance_refresh_clock};
 pub use self::user::TestUser;
 
 /// One of the provider's HTTP endpoints, for call counters and fault injection.

@@ -164,6 +164,18 @@ impl TestSession {
     }
 }
 
+/// Moves `layer`'s refresh clock forward by `by`, as if that much time had passed for the
+/// refresh outcomes it remembers: a test of the
+/// [`refresh_successor_window`](crate::LogiLayerBuilder::refresh_successor_window) (minutes)
+/// need not wait for it. Nothing else is affected: tokens, sessions and the records in a
+/// coordination keep real time.
+///
+/// # Panics
+/// When `layer` does not sign users in (no redirect URI).
+pub fn advance_refresh_clock(layer: &LogiLayer, by: Duration) {
+    web(layer).refresher.advance(by);
+}
+
 fn web(layer: &LogiLayer) -> &crate::layer::Web {
     layer
         .shared

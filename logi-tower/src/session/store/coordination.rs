@@ -16,9 +16,13 @@ use super::{StoreError, StoreFuture};
 ///   (it expires, so a crashed holder cannot wedge a session), and the successor record the
 ///   other instances read instead of spending the same refresh token (logi's reuse detection
 ///   would end the session);
-/// - **logout everywhere**: the `jti`s of back-channel logout tokens already seen, and the
-///   users and provider sessions signed out from the provider, so that sealed cookie sessions
-///   issued before are refused on every instance.
+/// - **logout everywhere**: the `jti`s of back-channel logout tokens already seen, the users
+///   and provider sessions signed out from the provider (or through
+///   [`LogiSessions`](crate::LogiSessions)), and the cookie sessions signed out by their
+///   browser, so that sealed cookie sessions issued before, and copies of a signed-out cookie,
+///   are refused on every instance, and so are the bearer tokens of a signed-out user issued
+///   before. Each request with a cookie session or a bearer token reads these in one
+///   [`get_many`](Self::get_many).
 ///
 /// Give one to [`LogiLayerBuilder::coordination`](crate::LogiLayerBuilder::coordination).
 /// `RedisStore` (feature `redis`) implements it (a session store on Redis is used for
