@@ -263,7 +263,9 @@ impl Jwks {
             // Clears `next` however the task ends (a panic included: waiters then see the
             // sender gone), so that a later caller schedules a new fetch.
             let clear = ClearNext(&jwks);
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             jwks.state().last = Some(Instant::now());
             let outcome = jwks.fetch_now().await;
             drop(clear);

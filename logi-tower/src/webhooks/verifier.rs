@@ -454,7 +454,9 @@ impl WebhookVerifier {
         runtime.spawn(async move {
             // Clears `next` however the task ends, so that a later delivery schedules anew.
             let clear = ClearNext(&verifier);
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             verifier.fetch_state().last = Some(Instant::now());
             verifier.call_hook(&*hook, kid).await;
             drop(clear);
