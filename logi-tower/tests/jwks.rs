@@ -1,9 +1,10 @@
 //! The shared key cache against a real provider: single-flight refetch, the 30 s floor,
-//! rotation, and outages.
+//! rotation, floods of made-up kids, and outages (a JWKS endpoint that fails or hangs).
 
 #![cfg(feature = "testing")]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use logi::testing::{Endpoint, Fault, TestClient, TestProvider};
@@ -13,7 +14,10 @@ use serde_json::json;
 const CLIENT: &str = TestClient::DEFAULT_CLIENT_ID;
 
 async fn verifier(provider: &TestProvider) -> IdTokenVerifier {
-    let http = HttpClient::new();
+    verifier_with(provider, HttpClient::new()).await
+}
+
+async fn verifier_with(provider: &TestProvider, http: HttpClient) -> IdTokenVerifier {
     let metadata = ProviderMetadata::discover(&http, provider.issuer(), None)
         .await
         .unwrap();
@@ -34,6 +38,8 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
     let provider = TestProvider::start().await.unwrap();
     let verifier = Arc::new(verifier(&provider).await);
     let forged = Arc::new(token_with_kid(&provider, "made-up-kid"));
+    // A slow endpoint, so that every miss arrives while the first fetch runs.
+    provider.set_fault(Endpoint::Jwks, Fault::Delay(Duration::from_millis(500)));
 
     let tasks: Vec<_> = (0..10_000)
         .map(|_| {
@@ -41,6 +47,7 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
             tokio::spawn(async move { verifier.verify(&forged, &Checks::new()).await })
         })
         .collect();
+    provider.clear_fault(Endpoint::Jwks);
     for task in tasks {
         assert_eq!(
             task.await.unwrap().unwrap_err().kind(),
@@ -53,17 +60,18 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
         "concurrent misses share one fetch"
     );
 
-    // Within 30 s of that fetch, no further fetch, however many forged kids arrive.
+    // Within 30 s of that fetch, no further fetch, however many forged kids arrive: each is
+    // refused at once (one refetch is scheduled for when the floor allows).
     for i in 0..1_000 {
         let forged = token_with_kid(&provider, &format!("forged-{i}"));
-        assert_eq!(
-            verifier
-                .verify(&forged, &Checks::new())
-                .await
-                .unwrap_err()
-                .code(),
-            "unknown_kid"
-        );
+        let refused = tokio::time::timeout(
+            Duration::from_secs(1),
+            verifier.verify(&forged, &Checks::new()),
+        )
+        .await
+        .expect("nobody waits for the floor")
+        .unwrap_err();
+        assert_eq!(refused.code(), "unknown_kid");
     }
     assert_eq!(provider.calls(Endpoint::Jwks), 1, "the 30 s floor holds");
 
@@ -82,14 +90,18 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
 
 #[tokio::test]
 async fn a_rotated_key_is_fetched_once_the_floor_allows() {
+    const FLOOR: Duration = Duration::from_secs(1);
     let provider = TestProvider::start().await.unwrap();
     let verifier = verifier(&provider).await;
+    // Lowered here instead of waiting 30 s.
+    verifier.jwks().set_min_refetch_interval(FLOOR);
     let first = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
     verifier.verify(&first, &Checks::new()).await.unwrap();
+    let fetched = std::time::Instant::now();
 
     let new_kid = provider.rotate_keys();
     let rotated = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
-    // Right after a fetch the floor refuses another: the new kid is unknown for now.
+    // Right after a fetch the floor forbids another: the new kid is unknown for now...
     assert_eq!(
         verifier
             .verify(&rotated, &Checks::new())
@@ -98,10 +110,18 @@ async fn a_rotated_key_is_fetched_once_the_floor_allows() {
             .code(),
         "unknown_kid"
     );
-    // Once the floor allows (lowered here instead of waiting 30 s), one refetch finds it.
-    verifier.jwks().set_min_refetch_interval(Duration::ZERO);
+    assert_eq!(provider.calls(Endpoint::Jwks), 1);
+    // ...and the refetch it asked for happens as soon as the floor allows, by itself.
+    let deadline = fetched + FLOOR + Duration::from_secs(5);
+    while !verifier.jwks().kids().contains(&new_kid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "refetched at the floor"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fetched.elapsed() >= FLOOR, "not before the floor");
     verifier.verify(&rotated, &Checks::new()).await.unwrap();
-    assert!(verifier.jwks().kids().contains(&new_kid));
     // The old key is still published and still cached.
     verifier.verify(&first, &Checks::new()).await.unwrap();
     assert_eq!(provider.calls(Endpoint::Jwks), 2);
@@ -127,13 +147,207 @@ async fn cached_keys_keep_working_while_the_jwks_endpoint_is_down() {
         let before = provider.calls(Endpoint::Jwks);
         let verified = verifier.verify(&token, &Checks::new()).await;
         assert!(verified.is_ok(), "{fault:?}: {verified:?}");
-        assert_eq!(
-            provider.calls(Endpoint::Jwks),
-            before + 1,
-            "a refetch was attempted"
-        );
+        // The refetch runs in the background.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while provider.calls(Endpoint::Jwks) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{fault:?}: a refetch was attempted"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(provider.calls(Endpoint::Jwks), before + 1, "{fault:?}");
     }
     provider.clear_fault(Endpoint::Jwks);
+}
+
+/// A flood of tokens with made-up kids and garbage signatures, most given up on at once (as
+/// clients that disconnect), against a JWKS endpoint that takes 200 ms, before and while a
+/// genuine token signed with a newly published key is presented: the genuine one verifies
+/// once the floor allows a refetch (the flood can neither use up the fetches, nor cancel the
+/// one that happens, nor push it out), and the flood costs at most one fetch per floor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unknown_kids_cannot_keep_a_new_key_out() {
+    const FLOOR: Duration = Duration::from_secs(1);
+    let provider = TestProvider::start().await.unwrap();
+    provider.set_fault(Endpoint::Jwks, Fault::Delay(Duration::from_millis(200)));
+    let verifier = Arc::new(verifier(&provider).await);
+    verifier.jwks().set_min_refetch_interval(FLOOR);
+    let first = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
+    verifier.verify(&first, &Checks::new()).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(provider.calls(Endpoint::Jwks), 1);
+
+    let garbage = |i: usize| {
+        let token = token_with_kid(&provider, &format!("random-{i}-{}", rand_suffix(i)));
+        // A signature that matches nothing.
+        let (signed, _) = token.rsplit_once('.').unwrap();
+        format!("{signed}.{}", "A".repeat(342))
+    };
+    // Signed first (signing takes time), so that they arrive together.
+    let tokens: Vec<String> = (0..200).map(garbage).collect();
+    let more_tokens: Vec<Arc<Vec<String>>> = (0..4)
+        .map(|n| Arc::new((200 + n * 50..250 + n * 50).map(garbage).collect()))
+        .collect();
+    let flood: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let verifier = Arc::clone(&verifier);
+            tokio::spawn(async move {
+                let checks = Checks::new();
+                let verified = verifier.verify(&token, &checks);
+                if i % 2 == 0 {
+                    // Given up on at once: this must not cancel a fetch others wait for.
+                    let _ = tokio::time::timeout(Duration::from_millis(1), verified).await;
+                    None
+                } else {
+                    Some(verified.await)
+                }
+            })
+        })
+        .collect();
+
+    // The provider publishes a new key; the flood goes on (four senders, each request given
+    // up on after 2 ms, about a thousand a second each, until the genuine token is through or
+    // the deadline) while the genuine token is presented every 50 ms.
+    let new_kid = provider.rotate_keys();
+    let genuine = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
+    let done = Arc::new(AtomicBool::new(false));
+    let deadline = started + 2 * FLOOR + Duration::from_secs(5);
+    let senders: Vec<_> = more_tokens
+        .into_iter()
+        .map(|tokens| {
+            let (verifier, done) = (Arc::clone(&verifier), Arc::clone(&done));
+            tokio::spawn(async move {
+                for token in tokens.iter().cycle() {
+                    if done.load(Ordering::SeqCst) || std::time::Instant::now() > deadline {
+                        return;
+                    }
+                    let checks = Checks::new();
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(2),
+                        verifier.verify(token, &checks),
+                    )
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+        })
+        .collect();
+    let verified = loop {
+        match verifier.verify(&genuine, &Checks::new()).await {
+            Ok(verified) => break verified,
+            Err(error) => assert_eq!(error.code(), "unknown_kid"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the genuine token verifies once the floor allows a refetch"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    assert_eq!(verified.subject(), "user-0001");
+    assert!(verifier.jwks().kids().contains(&new_kid));
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    for task in flood {
+        if let Some(refused) = task.await.unwrap() {
+            assert_eq!(refused.unwrap_err().code(), "unknown_kid");
+        }
+    }
+    // One fetch per floor at most (the first, and one per floor since).
+    let calls = provider.calls(Endpoint::Jwks);
+    let allowed = 2 + elapsed.as_millis() / FLOOR.as_millis();
+    assert!(
+        u128::from(calls) <= allowed,
+        "{calls} fetches in {elapsed:?}"
+    );
+    provider.clear_fault(Endpoint::Jwks);
+}
+
+/// Differs per call, so that kids are not repeated across runs of the flood.
+fn rand_suffix(i: usize) -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        .wrapping_mul(i as u128 + 1)
+}
+
+/// The JWKS endpoint hangs while the cached set is stale: a token whose kid is cached
+/// verifies at once from the stale set (never waiting on the fetch), the set is refreshed in
+/// the background, and once the endpoint answers again a key published meanwhile is cached.
+#[tokio::test]
+async fn a_hanging_jwks_endpoint_never_delays_a_cached_kid() {
+    let provider = TestProvider::builder()
+        .jwks_max_age(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let http = HttpClient::new().with_timeout(Duration::from_secs(2));
+    let verifier = verifier_with(&provider, http).await;
+    verifier
+        .jwks()
+        .set_min_refetch_interval(Duration::from_millis(100));
+    let token = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
+    verifier.verify(&token, &Checks::new()).await.unwrap();
+
+    provider.set_fault(Endpoint::Jwks, Fault::Delay(Duration::from_secs(60)));
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // past max-age: the set is stale
+    let before = provider.calls(Endpoint::Jwks);
+    for _ in 0..5 {
+        let verified = tokio::time::timeout(
+            Duration::from_secs(1),
+            verifier.verify(&token, &Checks::new()),
+        )
+        .await
+        .expect("a cached kid never waits on the hanging endpoint");
+        assert_eq!(verified.unwrap().subject(), "user-0001");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while provider.calls(Endpoint::Jwks) == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a background refresh was started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        provider.calls(Endpoint::Jwks),
+        before + 1,
+        "one refresh at a time, however many verifications"
+    );
+
+    // The endpoint recovers; a key published meanwhile is picked up by the next background
+    // refresh (after the hanging one times out), with no verification waiting for it.
+    let new_kid = provider.rotate_keys();
+    provider.clear_fault(Endpoint::Jwks);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !verifier.jwks().kids().contains(&new_kid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cache is refreshed once the endpoint recovers"
+        );
+        let verified = tokio::time::timeout(
+            Duration::from_secs(1),
+            verifier.verify(&token, &Checks::new()),
+        )
+        .await
+        .expect("never waits");
+        assert!(verified.is_ok(), "{verified:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rotated = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
+    let verified = tokio::time::timeout(
+        Duration::from_secs(1),
+        verifier.verify(&rotated, &Checks::new()),
+    )
+    .await
+    .expect("cached now");
+    assert!(verified.is_ok(), "{verified:?}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
@@ -284,7 +284,7 @@ async fn refuses_a_wrong_key() {
 }
 
 #[tokio::test]
-async fn fetches_an_unknown_kid_at_most_once_a_minute() {
+async fn calls_the_fetch_hook_at_most_once_a_minute() {
     let app = start().await;
     // k9 is unknown but the hook knows it: fetched once, then known.
     let body = payload("token.revoked");
@@ -301,13 +301,135 @@ async fn fetches_an_unknown_kid_at_most_once_a_minute() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(app.fetches.load(Ordering::SeqCst), 1, "k9 is known now");
 
-    // k8 is unknown to the hook too: refused, and asked for only once.
+    // k8 is unknown to the hook too: within the minute, refused at once, and the hook is not
+    // called again (one call is scheduled for when the minute ends).
     for _ in 0..3 {
         let body = payload("token.revoked");
         app.refused("unknown_kid", &current(K1, "k8", now(), &body), body)
             .await;
     }
-    assert_eq!(app.fetches.load(Ordering::SeqCst), 2);
+    assert_eq!(app.fetches.load(Ordering::SeqCst), 1);
+}
+
+/// A flood of deliveries with made-up kids and garbage signatures (most given up on at once,
+/// as senders that disconnect) before and while logi starts signing with a newly published
+/// key: the genuine delivery is accepted once the fetch interval allows a call (the flood can
+/// neither use up the calls, nor cancel the one that happens, nor push it out), and the flood
+/// costs at most one call per interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unknown_kids_cannot_keep_a_new_key_out() {
+    const INTERVAL: Duration = Duration::from_secs(1);
+    let published = Arc::new(std::sync::Mutex::new(vec![("k1".to_owned(), K1)]));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (keys, counter) = (Arc::clone(&published), Arc::clone(&calls));
+    let verifier = WebhookVerifier::builder()
+        .fetch_interval(INTERVAL)
+        .on_unknown_kid(move |_kid| {
+            let (keys, counter) = (Arc::clone(&keys), Arc::clone(&counter));
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                // A slow secret store: callers that give up must not cancel the call.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let keys = keys.lock().unwrap().clone();
+                Ok(keys
+                    .into_iter()
+                    .map(|(kid, secret)| (kid, Secret::new(secret)))
+                    .collect())
+            }
+        })
+        .build()
+        .unwrap();
+    let to_headers = |signature: &[(&'static str, String)]| {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in signature {
+            headers.insert(*name, http::HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    };
+    let body = payload("user.deleted");
+    let first = verifier
+        .verify(&to_headers(&current(K1, "k1", now(), &body)), body.into())
+        .await;
+    assert!(first.is_ok(), "{first:?}");
+    let started = std::time::Instant::now();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let garbage = |i: usize| {
+        let body = payload("user.deleted");
+        let signature = format!("t={},kid=made-up-{i},v1={}", now(), "ab".repeat(32));
+        (to_headers(&[("x-logi-signature", signature)]), body)
+    };
+    let flood: Vec<_> = (0..200)
+        .map(|i| {
+            let (verifier, (headers, body)) = (verifier.clone(), garbage(i));
+            tokio::spawn(async move {
+                let verified = verifier.verify(&headers, body.into());
+                if i % 2 == 0 {
+                    let _ = tokio::time::timeout(Duration::from_millis(1), verified).await;
+                    None
+                } else {
+                    Some(verified.await.map(drop).map_err(|e| e.kind()))
+                }
+            })
+        })
+        .collect();
+
+    // logi publishes a new key and signs with it; the flood goes on (four senders giving up
+    // after 2 ms, about a thousand a second each) until the genuine delivery is accepted.
+    published
+        .lock()
+        .unwrap()
+        .push(("k-new".to_owned(), FETCHED));
+    let done = Arc::new(AtomicBool::new(false));
+    let deadline = started + 2 * INTERVAL + Duration::from_secs(5);
+    let senders: Vec<_> = (0..4)
+        .map(|n| {
+            let (verifier, done) = (verifier.clone(), Arc::clone(&done));
+            let garbage: Vec<_> = (0..50).map(|i| garbage(1000 * (n + 1) + i)).collect();
+            tokio::spawn(async move {
+                for (headers, body) in garbage.iter().cycle() {
+                    if done.load(Ordering::SeqCst) || std::time::Instant::now() > deadline {
+                        return;
+                    }
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(2),
+                        verifier.verify(headers, body.clone().into()),
+                    )
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+        })
+        .collect();
+    let body = payload("user.deleted");
+    let genuine = to_headers(&current(FETCHED, "k-new", now(), &body));
+    let event = loop {
+        match verifier.verify(&genuine, body.clone().into()).await {
+            Ok(event) => break event,
+            Err(error) => assert_eq!(error.kind().code(), "unknown_kid"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the genuine delivery is accepted once the interval allows a call"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    assert_eq!(event.key_id(), Some("k-new"));
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    for task in flood {
+        if let Some(refused) = task.await.unwrap() {
+            assert_eq!(refused, Err(logi::webhooks::WebhookErrorKind::UnknownKid));
+        }
+    }
+    let calls = calls.load(Ordering::SeqCst) as u128;
+    assert!(
+        calls <= 2 + elapsed.as_millis() / INTERVAL.as_millis(),
+        "{calls} calls in {elapsed:?}"
+    );
 }
 
 #[tokio::test]

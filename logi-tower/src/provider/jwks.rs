@@ -5,10 +5,16 @@
 //! - Only keys that can verify RS256 are kept: `kty` = `RSA`, `use` absent or `sig`, `alg`
 //!   absent or `RS256`, with a `kid`.
 //! - The set is cached for the response's `Cache-Control: max-age` (default one hour).
-//! - A token whose `kid` is unknown triggers at most one refetch: concurrent misses wait for the
-//!   same fetch (single-flight), and no fetch starts within [`MIN_REFETCH_INTERVAL`] of the
-//!   previous one, so a flood of forged `kid`s cannot hammer the provider.
-//! - When the endpoint is down, the keys already cached keep working.
+//! - A token whose `kid` is cached never waits on the provider: when the cached set is stale it
+//!   is still used, and refreshed in the background (stale-while-revalidate). When the endpoint
+//!   is slow, hangs or is down, the keys already cached keep working.
+//! - A token whose `kid` is unknown triggers a refetch, shared by every caller that needs one
+//!   (single-flight), and no fetch starts within [`MIN_REFETCH_INTERVAL`] of the previous one,
+//!   so a flood of forged `kid`s costs at most one fetch per interval. Within the interval the
+//!   token is refused at once (nobody waits for the floor), and the refetch is scheduled for
+//!   when the interval ends. A flood cannot keep a genuine new key out: that refetch runs when
+//!   the floor allows, in a task of its own that no caller can cancel (by giving up or
+//!   disconnecting), so a key published before then verifies from then on.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +26,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPubli
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use super::http::{HttpClient, cache_max_age};
 use crate::verify::{VerifyError, VerifyErrorKind};
@@ -42,12 +49,23 @@ pub struct Jwks {
 struct Inner {
     source: Option<(HttpClient, url::Url)>,
     keys: RwLock<KeySet>,
-    /// Held by the one task fetching; waiters queue here (single-flight).
-    fetch: tokio::sync::Mutex<()>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When the last fetch started, and the next one (single-flight).
+    fetch: Mutex<FetchState>,
     /// [`MIN_REFETCH_INTERVAL`] unless changed (tests), in milliseconds.
     min_refetch_ms: AtomicU64,
     fetches: AtomicU64,
+}
+
+/// What a fetch ended with: `Err` when it failed (or its task died).
+type Outcome = Result<(), JwksError>;
+
+#[derive(Default)]
+struct FetchState {
+    /// When the last fetch started.
+    last: Option<Instant>,
+    /// The next fetch, waiting for the floor or running, and when it starts: every caller that
+    /// needs a fetch shares this one. Cleared by its task when it ends.
+    next: Option<(watch::Receiver<Option<Outcome>>, Instant)>,
 }
 
 #[derive(Clone, Default)]
@@ -111,8 +129,7 @@ impl Jwks {
             inner: Arc::new(Inner {
                 source,
                 keys: RwLock::new(keys),
-                fetch: tokio::sync::Mutex::new(()),
-                last_fetch: Mutex::new(None),
+                fetch: Mutex::new(FetchState::default()),
                 min_refetch_ms: AtomicU64::new(millis(MIN_REFETCH_INTERVAL)),
                 fetches: AtomicU64::new(0),
             }),
@@ -136,7 +153,8 @@ impl Jwks {
     /// Changes the shortest time between two fetches (default [`MIN_REFETCH_INTERVAL`], 30 s).
     ///
     /// Lowering it lets a rotated key be picked up sooner, at the price of letting tokens with
-    /// made-up `kid`s cause more fetches. Tests use it to avoid waiting.
+    /// made-up `kid`s cause more fetches. Tests use it to avoid waiting. A refetch already
+    /// scheduled keeps its time.
     pub fn set_min_refetch_interval(&self, interval: Duration) {
         self.inner
             .min_refetch_ms
@@ -153,31 +171,45 @@ impl Jwks {
         self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Fetches the key set now unless a fetch ran within the minimum refetch interval.
+    fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
+        self.inner.fetch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fetches the key set now unless a fetch started within the minimum refetch interval.
     ///
     /// # Errors
     /// When the provider cannot be reached or sends an unusable document; the cached keys are
     /// kept either way.
     pub async fn refresh(&self) -> Result<(), JwksError> {
-        let _guard = self.inner.fetch.lock().await;
-        if self.fetched_recently() {
+        if self.inner.source.is_none() {
             return Ok(());
         }
-        self.fetch_locked().await
-    }
-
-    /// The key for `kid` when it is cached and the cached set is fresh: what [`key`](Self::key)
-    /// returns without waiting. `None` when `key` would have to fetch (or fail).
-    pub(crate) fn cached_key(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
-        let now = Instant::now();
-        let set = self.read();
-        match set.keys.get(kid) {
-            Some(key) if set.expires.is_none_or(|e| now < e) => Some(Arc::clone(key)),
-            _ => None,
+        if self.within_floor(&self.state()) {
+            return Ok(());
+        }
+        match self.next_fetch() {
+            Some((next, _)) => self.wait(next).await,
+            None => Err(no_runtime()),
         }
     }
 
-    /// The key for `kid`, fetching or refetching the set when needed.
+    /// The key for `kid` when it is cached, without waiting: `None` only when it is not (then
+    /// [`key`](Self::key) waits for a fetch). A stale set is still used, and refreshed in the
+    /// background.
+    pub(crate) fn cached_key(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+        let (key, stale) = {
+            let set = self.read();
+            let key = Arc::clone(set.keys.get(kid)?);
+            (key, set.expires.is_some_and(|e| Instant::now() >= e))
+        };
+        if stale {
+            // Scheduled at most once at a time, and not before the floor allows.
+            let _ = self.next_fetch();
+        }
+        Some(key)
+    }
+
+    /// The key for `kid`: from the cache, or after the next fetch (see the module docs).
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, VerifyError> {
         if let Some(key) = self.cached_key(kid) {
             return Ok(key);
@@ -185,28 +217,15 @@ impl Jwks {
         if self.inner.source.is_none() {
             return Err(unknown_kid());
         }
-        // Either the kid is unknown or the cached set is stale: one task fetches, the others
-        // wait for it and then read what it found.
-        let seen_fetch = *self
-            .inner
-            .last_fetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let guard = self.inner.fetch.lock().await;
-        let last = *self
-            .inner
-            .last_fetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let fetch_result = if last != seen_fetch || self.fetched_recently() {
-            // Somebody fetched while we waited, or the floor forbids another fetch: use what is there.
-            Ok(())
-        } else {
-            self.fetch_locked().await
+        let fetched = match self.next_fetch() {
+            // Due now, or running: wait for it.
+            Some((next, starts)) if starts <= Instant::now() => self.wait(next).await,
+            // Scheduled for when the floor allows: refused now, usable from then on.
+            Some(_) => Err(JwksError("refetched recently".to_owned())),
+            None => Err(no_runtime()),
         };
-        drop(guard);
         let set = self.read();
-        match (set.keys.get(kid), fetch_result) {
+        match (set.keys.get(kid), fetched) {
             (Some(key), _) => Ok(Arc::clone(key)),
             (None, Err(_)) if set.keys.is_empty() => Err(VerifyError::new(
                 VerifyErrorKind::Unavailable,
@@ -216,25 +235,68 @@ impl Jwks {
         }
     }
 
-    fn fetched_recently(&self) -> bool {
-        let last = *self
-            .inner
-            .last_fetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        last.is_some_and(|t| t.elapsed() < self.min_refetch_interval())
+    fn within_floor(&self, state: &FetchState) -> bool {
+        state
+            .last
+            .is_some_and(|t| t.elapsed() < self.min_refetch_interval())
     }
 
-    /// Fetches and installs the key set. The caller holds `inner.fetch`.
-    async fn fetch_locked(&self) -> Result<(), JwksError> {
+    /// The next fetch: the one scheduled or running, or a new one, started as soon as the floor
+    /// allows in a task of its own (so that no caller, by giving up, cancels what the others
+    /// wait for). With when it starts. `None` without a source, or outside a Tokio runtime.
+    fn next_fetch(&self) -> Option<(watch::Receiver<Option<Outcome>>, Instant)> {
+        self.inner.source.as_ref()?;
+        let mut state = self.state();
+        if let Some((next, starts)) = &state.next {
+            return Some((next.clone(), *starts));
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let delay = state.last.map_or(Duration::ZERO, |last| {
+            (last + self.min_refetch_interval()).saturating_duration_since(Instant::now())
+        });
+        let starts = Instant::now() + delay;
+        let (tx, rx) = watch::channel(None);
+        state.next = Some((rx.clone(), starts));
+        drop(state);
+        let jwks = self.clone();
+        runtime.spawn(async move {
+            // Clears `next` however the task ends (a panic included: waiters then see the
+            // sender gone), so that a later caller schedules a new fetch.
+            let clear = ClearNext(&jwks);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            jwks.state().last = Some(Instant::now());
+            let outcome = jwks.fetch_now().await;
+            drop(clear);
+            let _ = tx.send(Some(outcome));
+        });
+        Some((rx, starts))
+    }
+
+    /// Waits for `next` (due now) to end, bounded by the HTTP timeout.
+    async fn wait(&self, mut next: watch::Receiver<Option<Outcome>>) -> Outcome {
+        let http_timeout = self
+            .inner
+            .source
+            .as_ref()
+            .map_or(Duration::ZERO, |(http, _)| http.timeout());
+        let bound = http_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(bound, next.wait_for(Option::is_some)).await {
+            Ok(Ok(outcome)) => outcome.clone().unwrap_or(Ok(())),
+            Ok(Err(_)) => Err(JwksError(
+                "the JWKS fetch ended without a result".to_owned(),
+            )),
+            Err(_) => Err(JwksError("timed out waiting for the JWKS fetch".to_owned())),
+        }
+    }
+
+    /// Fetches and installs the key set. Only the task [`next_fetch`](Self::next_fetch) spawns
+    /// calls it.
+    async fn fetch_now(&self) -> Outcome {
         let Some((http, uri)) = &self.inner.source else {
             return Ok(());
         };
-        *self
-            .inner
-            .last_fetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = async {
             let response = http
@@ -266,6 +328,19 @@ impl Jwks {
             }
         }
     }
+}
+
+/// Clears [`FetchState::next`] when dropped.
+struct ClearNext<'a>(&'a Jwks);
+
+impl Drop for ClearNext<'_> {
+    fn drop(&mut self) {
+        self.0.state().next = None;
+    }
+}
+
+fn no_runtime() -> JwksError {
+    JwksError("fetching keys needs a Tokio runtime".to_owned())
 }
 
 fn millis(d: Duration) -> u64 {

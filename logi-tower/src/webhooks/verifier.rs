@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::watch;
 
 use super::event::LogiEvent;
 use super::replay::{Refused, ReplayCache};
@@ -76,9 +77,10 @@ struct Inner {
     /// Where the signatures accepted are remembered for every instance, when set.
     coordination: Option<Arc<dyn DynCoordination>>,
     fetch: Option<FetchKeys>,
-    /// The unknown kids fetched for recently, and when. Held across the fetch, so that fetches
-    /// run one at a time and a delivery waiting on one sees the keys it installed.
-    fetched: tokio::sync::Mutex<HashMap<String, Instant>>,
+    /// When the fetch hook was last called, and the next call (single-flight).
+    fetching: Mutex<FetchState>,
+    /// The shortest time between two calls of the fetch hook.
+    fetch_interval: Duration,
     /// Where the sessions of a user whose access an event withdraws are ended.
     end_sessions: Option<LogiSessions>,
 }
@@ -99,11 +101,10 @@ impl WebhookVerifier {
     /// Added to both tolerances to make the [replay window](Self::replay_window): the clocks of
     /// the instances sharing a coordination (and the coordination's own) may differ this much.
     pub const REPLAY_CLOCK_SKEW: Duration = Duration::from_secs(60);
-    /// How long an unknown `kid` is not fetched again.
+    /// The default shortest time between two calls of the key-fetching hook
+    /// ([`on_unknown_kid`](WebhookVerifierBuilder::on_unknown_kid)), whatever kids deliveries
+    /// name: senders choose the `kid`, so the calls they can cause are bounded.
     pub const FETCH_INTERVAL: Duration = Duration::from_secs(60);
-    /// How many distinct unknown kids may be fetched per [`FETCH_INTERVAL`](Self::FETCH_INTERVAL):
-    /// senders choose the `kid`, so the fetches they can cause are bounded.
-    pub const MAX_FETCHES_PER_INTERVAL: usize = 16;
     /// How long a fetch may take before the delivery is refused.
     pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -412,33 +413,71 @@ impl WebhookVerifier {
         }
     }
 
-    /// Calls the fetch hook for an unknown `kid`, at most once per kid per
-    /// [`FETCH_INTERVAL`](Self::FETCH_INTERVAL); whether keys were fetched.
+    /// Has the fetch hook called for an unknown `kid`: waits for the call running or due now
+    /// (shared by every delivery that needs one), or, within the fetch interval of the last
+    /// call, schedules one for when the interval ends and returns at once. The call runs in a
+    /// task of its own, so a delivery that gives up (its sender disconnects) cancels nothing,
+    /// and whatever deliveries with made-up kids arrive, keys published before the next allowed
+    /// call are installed then. Whether the caller should look for the key again.
     async fn fetch(&self, kid: &str) -> bool {
-        let Some(fetch) = &self.inner.fetch else {
+        let Some((mut next, starts)) = self.next_fetch(kid) else {
             return false;
         };
-        let mut fetched = self.inner.fetched.lock().await;
-        // Another delivery may have fetched this kid while this one waited.
-        if self.read_keys().by_kid.contains_key(kid) {
-            return true;
-        }
-        let now = Instant::now();
-        fetched.retain(|_, at| now.duration_since(*at) < Self::FETCH_INTERVAL);
-        if fetched.contains_key(kid) || fetched.len() >= Self::MAX_FETCHES_PER_INTERVAL {
+        if starts > Instant::now() {
             return false;
         }
-        fetched.insert(kid.to_owned(), now);
+        let bound = Self::FETCH_TIMEOUT + Duration::from_secs(1);
+        matches!(
+            tokio::time::timeout(bound, next.wait_for(|done| *done)).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// The next call of the fetch hook, scheduled or running, or a new one (prompted by `kid`),
+    /// with when it starts. `None` without a hook, or outside a Tokio runtime.
+    fn next_fetch(&self, kid: &str) -> Option<(watch::Receiver<bool>, Instant)> {
+        let hook = Arc::clone(self.inner.fetch.as_ref()?);
+        let mut state = self.fetch_state();
+        if let Some((next, starts)) = &state.next {
+            return Some((next.clone(), *starts));
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let delay = state.last.map_or(Duration::ZERO, |last| {
+            (last + self.inner.fetch_interval).saturating_duration_since(Instant::now())
+        });
+        let starts = Instant::now() + delay;
+        let (tx, rx) = watch::channel(false);
+        state.next = Some((rx.clone(), starts));
+        drop(state);
+        let verifier = self.clone();
+        let kid = kid.to_owned();
+        runtime.spawn(async move {
+            // Clears `next` however the task ends, so that a later delivery schedules anew.
+            let clear = ClearNext(&verifier);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            verifier.fetch_state().last = Some(Instant::now());
+            verifier.call_hook(&*hook, kid).await;
+            drop(clear);
+            let _ = tx.send(true);
+        });
+        Some((rx, starts))
+    }
+
+    /// Calls the hook, bounded by [`FETCH_TIMEOUT`](Self::FETCH_TIMEOUT), and installs the keys
+    /// it answers.
+    async fn call_hook(&self, hook: &(dyn Fn(String) -> FetchFuture + Send + Sync), kid: String) {
         tracing::info!(kid, "logi webhook signed by an unknown key: fetching keys");
-        let keys = match tokio::time::timeout(Self::FETCH_TIMEOUT, fetch(kid.to_owned())).await {
+        let keys = match tokio::time::timeout(Self::FETCH_TIMEOUT, hook(kid)).await {
             Ok(Ok(keys)) => keys,
             Ok(Err(error)) => {
-                tracing::warn!(kid, %error, "fetching logi webhook keys failed");
-                return false;
+                tracing::warn!(%error, "fetching logi webhook keys failed");
+                return;
             }
             Err(_) => {
-                tracing::warn!(kid, "fetching logi webhook keys timed out");
-                return false;
+                tracing::warn!("fetching logi webhook keys timed out");
+                return;
             }
         };
         let mut installed = 0;
@@ -449,7 +488,13 @@ impl WebhookVerifier {
             }
         }
         tracing::info!(installed, "fetched logi webhook keys");
-        installed > 0
+    }
+
+    fn fetch_state(&self) -> std::sync::MutexGuard<'_, FetchState> {
+        self.inner
+            .fetching
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
@@ -488,6 +533,23 @@ impl fmt::Debug for WebhookVerifier {
 fn refused(kind: WebhookErrorKind) -> WebhookError {
     tracing::debug!(code = kind.code(), "logi webhook refused");
     WebhookError::new(kind)
+}
+
+/// When the fetch hook was last called, and the next call: every delivery that needs one
+/// shares it. `next` is cleared by its task when it ends.
+#[derive(Default)]
+struct FetchState {
+    last: Option<Instant>,
+    next: Option<(watch::Receiver<bool>, Instant)>,
+}
+
+/// Clears [`FetchState::next`] when dropped.
+struct ClearNext<'a>(&'a WebhookVerifier);
+
+impl Drop for ClearNext<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_state().next = None;
+    }
 }
 
 /// Where [`WebhookVerifier::remember`] recorded a signature.
@@ -567,6 +629,7 @@ pub struct WebhookVerifierBuilder {
     fetch: Option<FetchKeys>,
     end_sessions: Option<LogiSessions>,
     coordination: Option<Arc<dyn DynCoordination>>,
+    fetch_interval: Duration,
 }
 
 impl Default for WebhookVerifierBuilder {
@@ -580,6 +643,7 @@ impl Default for WebhookVerifierBuilder {
             fetch: None,
             end_sessions: None,
             coordination: None,
+            fetch_interval: WebhookVerifier::FETCH_INTERVAL,
         }
     }
 }
@@ -657,9 +721,17 @@ impl WebhookVerifierBuilder {
         self
     }
 
-    /// A hook that fetches keys when a delivery names an unknown `kid`: given that kid, it
-    /// answers `(kid, secret)` pairs to add. It is called at most once per unknown kid per
-    /// minute, one call at a time, with a 10 second timeout.
+    /// A hook that fetches the current keys when a delivery names an unknown `kid`: given the
+    /// kid that prompted the call, it answers `(kid, secret)` pairs to add. Answer **every
+    /// active key**, not only the one asked about: calls are shared by all deliveries waiting
+    /// for one, and the kid that prompts a call may be one a sender made up.
+    ///
+    /// It is called at most once per [`fetch_interval`](Self::fetch_interval) (1 minute by
+    /// default), whatever kids deliveries name, one call at a time, with a 10 second timeout, in
+    /// a task of its own. A delivery with an unknown kid waits for the call running or due;
+    /// within the interval it is refused at once (`unknown_kid`, logi delivers it again later)
+    /// and a call is made when the interval ends, so deliveries with made-up kids cannot keep a
+    /// newly published key out for longer than that.
     ///
     /// ```
     /// use logi::Secret;
@@ -667,9 +739,9 @@ impl WebhookVerifierBuilder {
     ///
     /// let verifier = WebhookVerifier::builder()
     ///     .secret("k1", "s1")
-    ///     .on_unknown_kid(|kid| async move {
-    ///         // Ask your secret store for `kid`.
-    ///         Ok(vec![(kid, Secret::new("fetched"))])
+    ///     .on_unknown_kid(|_kid| async move {
+    ///         // Ask your secret store for the app's active webhook keys.
+    ///         Ok(vec![("k2".to_owned(), Secret::new("fetched"))])
     ///     })
     ///     .build()?;
     /// # Ok::<(), logi::ConfigError>(())
@@ -718,6 +790,14 @@ impl WebhookVerifierBuilder {
     /// (`replay_memory_unavailable`), so that logi delivers them again later.
     pub fn coordination(mut self, coordination: impl Coordination) -> Self {
         self.coordination = Some(Arc::new(coordination));
+        self
+    }
+
+    /// The shortest time between two calls of the
+    /// [`on_unknown_kid`](Self::on_unknown_kid) hook. Default
+    /// [`FETCH_INTERVAL`](WebhookVerifier::FETCH_INTERVAL), 1 minute.
+    pub fn fetch_interval(mut self, interval: Duration) -> Self {
+        self.fetch_interval = interval;
         self
     }
 
@@ -782,7 +862,8 @@ impl WebhookVerifierBuilder {
                 replay: Mutex::new(ReplayCache::new(self.replay_capacity)),
                 coordination,
                 fetch: self.fetch,
-                fetched: tokio::sync::Mutex::new(HashMap::new()),
+                fetching: Mutex::new(FetchState::default()),
+                fetch_interval: self.fetch_interval,
                 end_sessions: self.end_sessions,
             }),
         })
