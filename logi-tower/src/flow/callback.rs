@@ -46,8 +46,9 @@ pub(super) async fn finish(shared: &Web, parts: &Parts) -> Response<Bytes> {
         .and_then(|state| transaction::find(&shared.transactions, &cookies, state, unix_now_ms()));
     let Some((slot, tx)) = found else {
         return match query_param(parts, "error") {
-            // The provider refused, and the transaction is gone: still say so.
-            Some(_) => provider_refused(shared, parts),
+            // An error without this browser's transaction: anyone can make that link, so the
+            // page repeats nothing of it beyond a registered error code.
+            Some(error) => refused_without_transaction(shared, &error),
             None => expired(shared),
         };
     };
@@ -327,11 +328,13 @@ fn expired(shared: &Web) -> Response<Bytes> {
     .render()
 }
 
+/// The provider's error response to this browser's own sign-in (its `state` matched): the page
+/// shows the provider's error, description and request id, as text.
 fn provider_refused(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let error = query_param(parts, "error").unwrap_or_default();
     let description = query_param(parts, "error_description");
     let request_id = query_param(parts, "request_id");
-    tracing::info!(error = %error, request_id = ?request_id, "the provider refused the sign-in");
+    tracing::info!(error = ?error, request_id = ?request_id, "the provider refused the sign-in");
     let (status, message) = if error == "access_denied" {
         (
             StatusCode::FORBIDDEN,
@@ -350,6 +353,55 @@ fn provider_refused(shared: &Web, parts: &Parts) -> Response<Bytes> {
         error: Some(&error),
         description: description.as_deref(),
         request_id: request_id.as_deref(),
+        retry: &shared.paths.login,
+    }
+    .render()
+}
+
+/// The registered error codes of an authorization response: RFC 6749 §4.1.2.1 and OpenID
+/// Connect Core §3.1.2.6.
+const AUTHORIZATION_ERRORS: [&str; 16] = [
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
+/// The callback with an `error` but no transaction of this browser: a generic page. It never
+/// repeats the link's `error_description` or `request_id`, and shows its `error` only when it is
+/// a registered code, so a crafted link cannot put its words on the app's page.
+fn refused_without_transaction(shared: &Web, error: &str) -> Response<Bytes> {
+    let registered = AUTHORIZATION_ERRORS
+        .iter()
+        .copied()
+        .find(|&code| code == error);
+    tracing::info!(
+        error = ?error,
+        "refusing a sign-in response with an error and no transaction of this browser"
+    );
+    ErrorPage {
+        status: if registered == Some("access_denied") {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        title: "Sign-in failed",
+        message: "The sign-in did not complete, or was started in another browser. Please sign in again.",
+        error: registered,
+        description: None,
+        request_id: None,
         retry: &shared.paths.login,
     }
     .render()
