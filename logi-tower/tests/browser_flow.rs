@@ -904,3 +904,49 @@ async fn an_over_long_return_to_becomes_the_home_page() {
     let reply = Browser::new().sign_in(&app, &too_long).await;
     assert_eq!((reply.status, reply.location()), (302, "/"));
 }
+
+#[tokio::test]
+async fn a_token_response_without_an_id_token_fails_like_an_invalid_id_token() {
+    let app = start().await;
+
+    // An ID token that fails verification: the authorization request went without the nonce,
+    // so the provider's ID token lacks the one this sign-in expects.
+    let mut browser = Browser::new();
+    let to_provider = browser
+        .navigate(&format!("{}/auth/login", app.origin))
+        .await;
+    let mut authorize = url::Url::parse(to_provider.location()).unwrap();
+    let params: Vec<(String, String)> = authorize
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "nonce")
+        .collect();
+    authorize.query_pairs_mut().clear().extend_pairs(params);
+    let to_callback = browser.navigate(authorize.as_str()).await;
+    let invalid = browser.navigate(to_callback.location()).await;
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    assert!(
+        invalid.body.contains("The sign-in could not be verified."),
+        "{}",
+        invalid.body
+    );
+
+    // A token response with no ID token at all: the same page, the same status.
+    app.provider.omit_next_id_token();
+    let mut browser = Browser::new();
+    let reply = browser.sign_in(&app, "/dashboard").await;
+    assert_eq!(app.provider.calls(Endpoint::Token), 2);
+    assert_eq!(reply.status, invalid.status, "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for same in ["Sign-in failed", "The sign-in could not be verified."] {
+        assert!(reply.body.contains(same), "{same}: {}", reply.body);
+    }
+    assert!(!browser.cookies.contains_key("__Host-logi.session"));
+
+    // The provider is fine again: the next sign-in works.
+    let reply = Browser::new().sign_in(&app, "/dashboard").await;
+    assert_eq!((reply.status, reply.location()), (302, "/dashboard"));
+}

@@ -113,13 +113,13 @@ async fn complete(
         Ok(tokens) => tokens,
         Err(error) => return provider_failed(shared, "exchange the authorization code", &error),
     };
+    // Without an ID token there is nothing to verify: refused like one that fails verification.
     let Some(id_token) = tokens.id_token.as_ref() else {
-        return failed(
-            shared,
-            StatusCode::BAD_GATEWAY,
-            "The provider sent no ID token.",
-            None,
+        tracing::warn!(
+            code = "missing_id_token",
+            "refusing a sign-in: the token response has no ID token"
         );
+        return unverified(shared, "missing_id_token");
     };
     let checks = if tx.widget {
         Checks::new().nonce_if_present(&tx.nonce)
@@ -134,17 +134,15 @@ async fn complete(
                 code = error.code(),
                 "refusing a sign-in: the ID token failed verification"
             );
-            let status = if error.kind() == crate::VerifyErrorKind::Unavailable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return failed(
-                shared,
-                status,
-                "The sign-in could not be verified.",
-                Some(error.code()),
-            );
+            if error.kind() == crate::VerifyErrorKind::Unavailable {
+                return failed(
+                    shared,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNVERIFIED,
+                    Some(error.code()),
+                );
+            }
+            return unverified(shared, error.code());
         }
     };
 
@@ -438,6 +436,15 @@ fn provider_failed(shared: &Web, what: &str, error: &CallError) -> Response<Byte
         retry: &shared.paths.login,
     }
     .render()
+}
+
+/// What the page says when the tokens of a sign-in are not acceptable.
+const UNVERIFIED: &str = "The sign-in could not be verified.";
+
+/// The page for a token response that cannot be accepted (`code` says why): a bad ID token, or
+/// none. 400: the provider's answer, not the app, is at fault.
+fn unverified(shared: &Web, code: &str) -> Response<Bytes> {
+    failed(shared, StatusCode::BAD_REQUEST, UNVERIFIED, Some(code))
 }
 
 fn failed(shared: &Web, status: StatusCode, message: &str, code: Option<&str>) -> Response<Bytes> {
