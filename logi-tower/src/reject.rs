@@ -108,7 +108,11 @@ fn incomplete(kind: RequestKind, completion: &str, uri: &Uri) -> Response<Bytes>
                 "the sign-up completion page `{}` requires a signed-in user: take `PendingSignup` there, not `LogiUser`, and keep it out of `require()`",
                 uri.path()
             );
-            tracing::error!("{message}");
+            // The path came with the request: a field, escaped, never part of the message.
+            tracing::error!(
+                path = ?uri.path(),
+                "the sign-up completion page requires a signed-in user: take `PendingSignup` there, not `LogiUser`, and keep it out of `require()`"
+            );
             pages::text(StatusCode::INTERNAL_SERVER_ERROR, message)
         }
         RequestKind::Navigation => redirect(StatusCode::FOUND, completion),

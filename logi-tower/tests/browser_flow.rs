@@ -357,14 +357,116 @@ async fn provider_errors_become_a_clear_page() {
         "the transaction is spent"
     );
 
-    // Markup in the provider's description is shown as text.
+    // Markup in the provider's description to this browser's own sign-in is shown as text.
+    let to_provider = browser
+        .navigate(&format!("{}/auth/login", app.origin))
+        .await;
+    let state = url::Url::parse(to_provider.location())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let reply = browser
-        .navigate(&format!("{}/auth/callback?error=invalid_request&error_description=%3Cscript%3Ex%3C%2Fscript%3E&state=s", app.origin))
+        .navigate(&format!("{}/auth/callback?error=invalid_request&error_description=%3Cscript%3Ex%3C%2Fscript%3E&state={state}", app.origin))
         .await;
     assert_eq!(reply.status, 400);
     assert!(
-        reply.body.contains("&lt;script&gt;x&lt;/script&gt;") && !reply.body.contains("<script>")
+        reply.body.contains("&lt;script&gt;x&lt;/script&gt;") && !reply.body.contains("<script>"),
+        "{}",
+        reply.body
     );
+}
+
+/// Every event the layer logs, each field as a subscriber's `Debug` visitor renders it (which
+/// is how `tracing-subscriber` writes fields and messages).
+#[derive(Clone, Default)]
+struct Logged(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Logged {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields<'a>(&'a mut Vec<String>);
+        impl tracing::field::Visit for Fields<'_> {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push(format!("{}={value:?}", field.name()));
+            }
+        }
+        event.record(&mut Fields(&mut self.0.lock().unwrap()));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn a_callback_error_without_a_transaction_repeats_nothing_of_the_link() {
+    let logged = Logged::default();
+    // This test's runtime is single-threaded: the app's tasks log to this thread's subscriber.
+    let _guard = tracing::subscriber::set_default(logged.clone());
+    let app = start().await;
+    let mut browser = Browser::new();
+    let callback = |query: &str| format!("{}/auth/callback?{query}", app.origin);
+
+    // An attacker's link: markup as the error code, their words as the description.
+    let reply = browser
+        .navigate(&callback(
+            "error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=evil%20text%0Aforged%3A%20line&request_id=call-us-at-555&state=s",
+        ))
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("Sign-in failed"), "{}", reply.body);
+    for repeated in ["script", "alert", "evil text", "forged", "call-us-at-555"] {
+        assert!(!reply.body.contains(repeated), "{repeated}: {}", reply.body);
+    }
+
+    // An unknown error code is not shown; a registered one is, never its description.
+    let reply = browser
+        .navigate(&callback(
+            "error=please_call_support_now&error_description=evil%20text",
+        ))
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(!reply.body.contains("please_call_support_now") && !reply.body.contains("evil text"));
+    for (code, status) in [
+        ("login_required", 400),
+        ("consent_required", 400),
+        ("invalid_scope", 400),
+        ("access_denied", 403),
+    ] {
+        let reply = browser
+            .navigate(&callback(&format!(
+                "error={code}&error_description=evil%20text&state=s"
+            )))
+            .await;
+        assert_eq!(reply.status, status, "{code}");
+        assert!(reply.body.contains(code), "{code}: {}", reply.body);
+        assert!(!reply.body.contains("evil text"), "{}", reply.body);
+    }
+    assert!(browser.cookies.is_empty(), "no session, no cookie");
+
+    // What reached the log came as escaped fields: no line of the attacker's made it through.
+    let logged = logged.0.lock().unwrap().clone();
+    assert!(
+        logged.iter().any(|line| line.contains("alert(1)")),
+        "the refusal is logged: {logged:#?}"
+    );
+    for line in &logged {
+        assert!(
+            !line.contains('\n') && !line.contains("=<script>"),
+            "a field written with Display, unquoted: {line}"
+        );
+        if line.starts_with("message=") {
+            assert!(!line.contains("alert") && !line.contains("evil"), "{line}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -801,4 +903,50 @@ async fn an_over_long_return_to_becomes_the_home_page() {
     let too_long = format!("/reports?q={}", "x".repeat(1100));
     let reply = Browser::new().sign_in(&app, &too_long).await;
     assert_eq!((reply.status, reply.location()), (302, "/"));
+}
+
+#[tokio::test]
+async fn a_token_response_without_an_id_token_fails_like_an_invalid_id_token() {
+    let app = start().await;
+
+    // An ID token that fails verification: the authorization request went without the nonce,
+    // so the provider's ID token lacks the one this sign-in expects.
+    let mut browser = Browser::new();
+    let to_provider = browser
+        .navigate(&format!("{}/auth/login", app.origin))
+        .await;
+    let mut authorize = url::Url::parse(to_provider.location()).unwrap();
+    let params: Vec<(String, String)> = authorize
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "nonce")
+        .collect();
+    authorize.query_pairs_mut().clear().extend_pairs(params);
+    let to_callback = browser.navigate(authorize.as_str()).await;
+    let invalid = browser.navigate(to_callback.location()).await;
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    assert!(
+        invalid.body.contains("The sign-in could not be verified."),
+        "{}",
+        invalid.body
+    );
+
+    // A token response with no ID token at all: the same page, the same status.
+    app.provider.omit_next_id_token();
+    let mut browser = Browser::new();
+    let reply = browser.sign_in(&app, "/dashboard").await;
+    assert_eq!(app.provider.calls(Endpoint::Token), 2);
+    assert_eq!(reply.status, invalid.status, "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for same in ["Sign-in failed", "The sign-in could not be verified."] {
+        assert!(reply.body.contains(same), "{same}: {}", reply.body);
+    }
+    assert!(!browser.cookies.contains_key("__Host-logi.session"));
+
+    // The provider is fine again: the next sign-in works.
+    let reply = Browser::new().sign_in(&app, "/dashboard").await;
+    assert_eq!((reply.status, reply.location()), (302, "/dashboard"));
 }

@@ -46,8 +46,9 @@ pub(super) async fn finish(shared: &Web, parts: &Parts) -> Response<Bytes> {
         .and_then(|state| transaction::find(&shared.transactions, &cookies, state, unix_now_ms()));
     let Some((slot, tx)) = found else {
         return match query_param(parts, "error") {
-            // The provider refused, and the transaction is gone: still say so.
-            Some(_) => provider_refused(shared, parts),
+            // An error without this browser's transaction: anyone can make that link, so the
+            // page repeats nothing of it beyond a registered error code.
+            Some(error) => refused_without_transaction(shared, &error),
             None => expired(shared),
         };
     };
@@ -112,13 +113,13 @@ async fn complete(
         Ok(tokens) => tokens,
         Err(error) => return provider_failed(shared, "exchange the authorization code", &error),
     };
+    // Without an ID token there is nothing to verify: refused like one that fails verification.
     let Some(id_token) = tokens.id_token.as_ref() else {
-        return failed(
-            shared,
-            StatusCode::BAD_GATEWAY,
-            "The provider sent no ID token.",
-            None,
+        tracing::warn!(
+            code = "missing_id_token",
+            "refusing a sign-in: the token response has no ID token"
         );
+        return unverified(shared, "missing_id_token");
     };
     let checks = if tx.widget {
         Checks::new().nonce_if_present(&tx.nonce)
@@ -133,17 +134,15 @@ async fn complete(
                 code = error.code(),
                 "refusing a sign-in: the ID token failed verification"
             );
-            let status = if error.kind() == crate::VerifyErrorKind::Unavailable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return failed(
-                shared,
-                status,
-                "The sign-in could not be verified.",
-                Some(error.code()),
-            );
+            if error.kind() == crate::VerifyErrorKind::Unavailable {
+                return failed(
+                    shared,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNVERIFIED,
+                    Some(error.code()),
+                );
+            }
+            return unverified(shared, error.code());
         }
     };
 
@@ -328,11 +327,13 @@ fn expired(shared: &Web) -> Response<Bytes> {
     .render()
 }
 
+/// The provider's error response to this browser's own sign-in (its `state` matched): the page
+/// shows the provider's error, description and request id, as text.
 fn provider_refused(shared: &Web, parts: &Parts) -> Response<Bytes> {
     let error = query_param(parts, "error").unwrap_or_default();
     let description = query_param(parts, "error_description");
     let request_id = query_param(parts, "request_id");
-    tracing::info!(error = %error, request_id = ?request_id, "the provider refused the sign-in");
+    tracing::info!(error = ?error, request_id = ?request_id, "the provider refused the sign-in");
     let (status, message) = if error == "access_denied" {
         (
             StatusCode::FORBIDDEN,
@@ -351,6 +352,57 @@ fn provider_refused(shared: &Web, parts: &Parts) -> Response<Bytes> {
         error: Some(&error),
         description: description.as_deref(),
         request_id: request_id.as_deref(),
+        retry: &shared.paths.login,
+    }
+    .render()
+}
+
+/// The registered error codes of an authorization response: RFC 6749 §4.1.2.1 and OpenID
+/// Connect Core §3.1.2.6.
+const AUTHORIZATION_ERRORS: [&str; 16] = [
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
+/// The callback with an `error` but no transaction of this browser: a generic page. It never
+/// repeats the link's `error_description` or `request_id`, and shows its `error` only when it is
+/// a registered code, so a crafted link cannot put its words on the app's page.
+fn refused_without_transaction(shared: &Web, error: &str) -> Response<Bytes> {
+    let registered = AUTHORIZATION_ERRORS
+        .iter()
+        .copied()
+        .find(|&code| code == error);
+    // Escaped, and cut: the link's author chose it.
+    let logged: String = error.chars().take(64).collect();
+    tracing::info!(
+        error = ?logged,
+        "refusing a sign-in response with an error and no transaction of this browser"
+    );
+    ErrorPage {
+        status: if registered == Some("access_denied") {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        title: "Sign-in failed",
+        message: "The sign-in did not complete, or was started in another browser. Please sign in again.",
+        error: registered,
+        description: None,
+        request_id: None,
         retry: &shared.paths.login,
     }
     .render()
@@ -387,6 +439,15 @@ fn provider_failed(shared: &Web, what: &str, error: &CallError) -> Response<Byte
         retry: &shared.paths.login,
     }
     .render()
+}
+
+/// What the page says when the tokens of a sign-in are not acceptable.
+const UNVERIFIED: &str = "The sign-in could not be verified.";
+
+/// The page for a token response that cannot be accepted (`code` says why): a bad ID token, or
+/// none. 400: the provider's answer, not the app, is at fault.
+fn unverified(shared: &Web, code: &str) -> Response<Bytes> {
+    failed(shared, StatusCode::BAD_REQUEST, UNVERIFIED, Some(code))
 }
 
 fn failed(shared: &Web, status: StatusCode, message: &str, code: Option<&str>) -> Response<Bytes> {

@@ -134,6 +134,13 @@ impl TestProvider {
         self.state().lock().deny_next_authorization = true;
     }
 
+    /// Makes the next token response that would carry an ID token (a grant with the `openid`
+    /// scope) leave it out, as a faulty provider might: an `openid` sign-in must then fail
+    /// like any other invalid token response.
+    pub fn omit_next_id_token(&self) {
+        self.state().lock().omit_next_id_token = true;
+    }
+
     /// Generates a new RS256 key and signs with it from now on; returns its `kid`.
     /// Older keys stay in the JWKS until [`remove_key`](Self::remove_key).
     pub fn rotate_keys(&self) -> String {

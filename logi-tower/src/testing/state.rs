@@ -41,6 +41,7 @@ pub(crate) struct Store {
     keys: Vec<Arc<SigningKey>>,
     faults: HashMap<Endpoint, Fault>,
     pub(crate) deny_next_authorization: bool,
+    pub(crate) omit_next_id_token: bool,
     pub(crate) grants: Grants,
     /// Opaque access token → its claims.
     pub(crate) opaque_tokens: HashMap<String, Map<String, Value>>,
@@ -92,6 +93,7 @@ impl ProviderState {
                 keys: vec![Arc::new(key)],
                 faults: HashMap::new(),
                 deny_next_authorization: false,
+                omit_next_id_token: false,
                 grants: Grants::default(),
                 opaque_tokens: HashMap::new(),
                 backchannel_logouts: Vec::new(),

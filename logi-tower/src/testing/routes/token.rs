@@ -84,7 +84,9 @@ fn token_response(provider: &ProviderState, issued: &Issued, refresh_token: &str
         "refresh_token": refresh_token,
         "scope": issued.scopes.join(" "),
     });
-    if issued.scopes.iter().any(|scope| scope == "openid") {
+    if issued.scopes.iter().any(|scope| scope == "openid")
+        && !std::mem::take(&mut provider.lock().omit_next_id_token)
+    {
         body["id_token"] = provider.id_token(issued, &access_token).into();
     }
     no_store(json(StatusCode::OK, &body))
