@@ -12,8 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::WebhookVerifier;
-use super::verifier::FetchError;
+use super::{FetchError, WebhookVerifier};
 use crate::LogiBody;
 
 /// Verifies logi webhook deliveries before the inner service runs.
