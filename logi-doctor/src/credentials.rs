@@ -11,7 +11,7 @@
 use logi::ProviderMetadata;
 
 use crate::args::{AuthMethod, Options};
-use crate::checks::{random, read_error};
+use crate::probe::{random, read_error};
 use crate::report::{Check, Status};
 
 const CHECK: &str = "client_credentials";
