@@ -714,13 +714,14 @@ async fn good_credentials_pass_with_either_method_and_a_public_client_is_not_pro
     provider.shutdown().await;
 }
 
-/// One path a [`fixed_server`] answers: its headers and JSON body.
-type Route = (String, Vec<(String, String)>, String);
+/// One path a [`fixed_server`] answers: its path and JSON body.
+type Route = (String, String);
 
-/// A tiny HTTP/1.1 server on `listener` that answers each path with a fixed JSON body and
-/// headers (404 otherwise), one request a connection: a provider with a wrong clock or unusual
-/// keys.
-fn fixed_server(listener: tokio::net::TcpListener, routes: Vec<Route>) {
+/// A tiny HTTP/1.1 server on `listener` that answers each path with a fixed JSON body (404
+/// otherwise), one request a connection: a provider with a wrong clock or unusual keys. Each
+/// answer's `Date` is this machine's clock when it answers, `clock_ahead` later, so that a slow
+/// start of the doctor does not change the skew it sees.
+fn fixed_server(listener: tokio::net::TcpListener, routes: Vec<Route>, clock_ahead: Duration) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let routes = std::sync::Arc::new(routes);
     tokio::spawn(async move {
@@ -739,7 +740,11 @@ fn fixed_server(listener: tokio::net::TcpListener, routes: Vec<Route>) {
                 let head = String::from_utf8_lossy(&head);
                 let path = head.split_whitespace().nth(1).unwrap_or("/");
                 let (status, headers, body) = match routes.iter().find(|(p, ..)| p == path) {
-                    Some((_, headers, body)) => ("200 OK", headers.clone(), body.clone()),
+                    Some((_, body)) => {
+                        let date = std::time::SystemTime::now() + clock_ahead;
+                        let date = ("date", httpdate::fmt_http_date(date));
+                        ("200 OK", vec![date], body.clone())
+                    }
                     None => ("404 Not Found", Vec::new(), "{}".to_owned()),
                 };
                 let mut response = format!(
@@ -758,10 +763,9 @@ fn fixed_server(listener: tokio::net::TcpListener, routes: Vec<Route>) {
     });
 }
 
-/// A provider at a [`fixed_server`] serving `jwks` with `date` as its `Date` header, and a
-/// discovery document listing `algs`. Returns the issuer.
-async fn fixed_provider(jwks: &Value, date: std::time::SystemTime, algs: &[&str]) -> String {
-    let date = vec![("date".to_owned(), httpdate::fmt_http_date(date))];
+/// A provider at a [`fixed_server`] whose clock is `clock_ahead` of this machine's, serving
+/// `jwks` and a discovery document listing `algs`. Returns the issuer.
+async fn fixed_provider(jwks: &Value, clock_ahead: Duration, algs: &[&str]) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let discovery = serde_json::json!({
@@ -776,12 +780,11 @@ async fn fixed_provider(jwks: &Value, date: std::time::SystemTime, algs: &[&str]
     let routes = vec![
         (
             "/.well-known/openid-configuration".to_owned(),
-            date.clone(),
             discovery.to_string(),
         ),
-        ("/.well-known/jwks.json".to_owned(), date, jwks.to_string()),
+        ("/.well-known/jwks.json".to_owned(), jwks.to_string()),
     ];
-    fixed_server(listener, routes);
+    fixed_server(listener, routes, clock_ahead);
     issuer
 }
 
@@ -799,7 +802,7 @@ async fn report_on(issuer: &str) -> (Option<i32>, Value) {
 async fn a_clock_five_minutes_off_warns_naming_the_skew_and_the_tolerance() {
     let provider = TestProvider::start().await.unwrap();
     // The in-process provider's real key set, served with a Date 5 minutes in the future.
-    let later = std::time::SystemTime::now() + Duration::from_secs(300);
+    let later = Duration::from_secs(300);
     let issuer = fixed_provider(&provider.jwks(), later, &["RS256"]).await;
     let (code, report) = report_on(&issuer).await;
     let jwks = format!("{issuer}/.well-known/jwks.json");
@@ -829,7 +832,6 @@ async fn a_clock_five_minutes_off_warns_naming_the_skew_and_the_tolerance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_set_without_a_usable_rs256_key_fails_naming_what_it_holds() {
     let provider = TestProvider::start().await.unwrap();
-    let now = std::time::SystemTime::now();
     let ec = serde_json::json!({"keys": [{
         "kty": "EC", "crv": "P-256", "kid": "ec-1", "use": "sig", "alg": "ES256",
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
@@ -852,7 +854,7 @@ async fn a_key_set_without_a_usable_rs256_key_fails_naming_what_it_holds() {
             "the key set is empty",
         ),
     ] {
-        let issuer = fixed_provider(jwks, now, algs).await;
+        let issuer = fixed_provider(jwks, Duration::ZERO, algs).await;
         let (code, report) = report_on(&issuer).await;
         assert_eq!(code, Some(1), "{report:#}");
         let check = entry(&report, "jwks", &format!("{issuer}/.well-known/jwks.json"));
