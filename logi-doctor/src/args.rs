@@ -1,4 +1,5 @@
 //! The command line, and the `LOGI_*` variables that stand in for its flags, parsed with clap.
+//! Must not touch: any check or the network; it only says what to check.
 //!
 //! A flag given on the command line wins over its variable; a variable that is empty (or only
 //! blanks) counts as unset. Error messages name flags, never values: a mistyped

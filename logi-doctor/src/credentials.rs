@@ -1,4 +1,6 @@
-//! The client credentials, checked without a user.
+//! The client credentials, checked without a user, at the token endpoint.
+//! Must not touch: the authorization endpoint (`redirect.rs` probes it); never puts the secret
+//! in a check.
 //!
 //! A token request with a made-up authorization code (random, with a random PKCE verifier and
 //! the first redirect URI given) authenticates the client exactly as the code exchange after a

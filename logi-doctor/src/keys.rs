@@ -1,4 +1,5 @@
 //! The provider's signing keys, and this machine's clock against the provider's.
+//! Must not touch: discovery (it is given the metadata), the credentials.
 //!
 //! The key set is fetched once, the way the layer fetches it (no redirects, JSON, at most
 //! 1 MiB), and read by logi-tower's own parser ([`Jwks::from_json`]), so the keys it counts
