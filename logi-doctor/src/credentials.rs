@@ -13,7 +13,7 @@
 use logi::ProviderMetadata;
 
 use crate::args::{AuthMethod, Options};
-use crate::probe::{random, read_error};
+use crate::probe::{how_it_failed, random, read_error};
 use crate::report::{Check, Status};
 
 const CHECK: &str = "client_credentials";
@@ -123,11 +123,7 @@ pub(crate) async fn check(
     {
         Ok(response) => response,
         Err(e) => {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else {
-                "failed"
-            };
+            let what = how_it_failed(&e);
             checks.push(
                 check(
                     Status::Fail,

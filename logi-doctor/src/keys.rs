@@ -13,6 +13,7 @@ use logi::verify::DEFAULT_CLOCK_SKEW;
 use logi::{Jwks, ProviderMetadata};
 use serde_json::Value;
 
+use crate::probe::how_it_failed;
 use crate::report::{Check, Status};
 
 /// The largest key set the layer reads.
@@ -44,11 +45,7 @@ pub(crate) async fn check(probe: &reqwest::Client, metadata: &ProviderMetadata) 
     {
         Ok(response) => response,
         Err(e) => {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else {
-                "failed"
-            };
+            let what = how_it_failed(&e);
             return unreachable(format!("fetching the key set {what}: {}", e.without_url()));
         }
     };

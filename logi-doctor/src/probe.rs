@@ -1,5 +1,5 @@
-//! What the raw-HTTP probes share (the registration probe and the credentials check): random
-//! values for their requests, and a bounded read of an OAuth error answer.
+//! What the raw-HTTP probes share (registration, credentials, keys): random values for their
+//! requests, how a request failed, and a bounded read of an OAuth error answer.
 //! Must not touch: what an answer means for a check (each check decides), the report.
 
 use base64::Engine as _;
@@ -7,6 +7,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The most of an error body the probe reads.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// How a probe's request failed, for its check's message: `timed out` or `failed`.
+pub(crate) fn how_it_failed(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timed out"
+    } else {
+        "failed"
+    }
+}
 
 /// A random base64url string of `bytes` random bytes.
 pub(crate) fn random(bytes: usize) -> String {

@@ -8,7 +8,7 @@ use logi::ProviderMetadata;
 use url::Url;
 
 use crate::args::Options;
-use crate::probe::{OAuthAnswer, random, read_error};
+use crate::probe::{OAuthAnswer, how_it_failed, random, read_error};
 use crate::report::{Check, Status};
 
 /// Whether `url`'s host is `localhost`, a 127.0.0.0/8 address or `[::1]`.
@@ -130,11 +130,7 @@ pub(crate) async fn registration(
     let response = match probe.get(url.clone()).send().await {
         Ok(response) => response,
         Err(e) => {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else {
-                "failed"
-            };
+            let what = how_it_failed(&e);
             return check(
                 Status::Fail,
                 format!(
