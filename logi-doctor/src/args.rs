@@ -224,7 +224,7 @@ mod tests {
 
     // These run with the test process's own environment: they give every value they assert on
     // as a flag, which wins over any `LOGI_*` variable. The variables themselves are covered by
-    // tests/doctor.rs, which sets them on the binary's process.
+    // tests/doctor/command_line.rs, which sets them on the binary's process.
 
     fn run(args: &[&str]) -> Result<Command, clap::Error> {
         parse(std::iter::once("logi-doctor").chain(args.iter().copied()))
