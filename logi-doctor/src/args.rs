@@ -1,4 +1,5 @@
 //! The command line, and the `LOGI_*` variables that stand in for its flags, parsed with clap.
+//! Must not touch: any check or the network; it only says what to check.
 //!
 //! A flag given on the command line wins over its variable; a variable that is empty (or only
 //! blanks) counts as unset. Error messages name flags, never values: a mistyped
@@ -223,7 +224,7 @@ mod tests {
 
     // These run with the test process's own environment: they give every value they assert on
     // as a flag, which wins over any `LOGI_*` variable. The variables themselves are covered by
-    // tests/doctor.rs, which sets them on the binary's process.
+    // tests/doctor/command_line.rs, which sets them on the binary's process.
 
     fn run(args: &[&str]) -> Result<Command, clap::Error> {
         parse(std::iter::once("logi-doctor").chain(args.iter().copied()))

@@ -1,4 +1,6 @@
-//! The client credentials, checked without a user.
+//! The client credentials, checked without a user, at the token endpoint.
+//! Must not touch: the authorization endpoint (`redirect.rs` probes it); never puts the secret
+//! in a check.
 //!
 //! A token request with a made-up authorization code (random, with a random PKCE verifier and
 //! the first redirect URI given) authenticates the client exactly as the code exchange after a
@@ -11,7 +13,7 @@
 use logi::ProviderMetadata;
 
 use crate::args::{AuthMethod, Options};
-use crate::checks::{random, read_error};
+use crate::probe::{how_it_failed, random, read_error};
 use crate::report::{Check, Status};
 
 const CHECK: &str = "client_credentials";
@@ -121,11 +123,7 @@ pub(crate) async fn check(
     {
         Ok(response) => response,
         Err(e) => {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else {
-                "failed"
-            };
+            let what = how_it_failed(&e);
             checks.push(
                 check(
                     Status::Fail,

@@ -1,4 +1,5 @@
 //! The provider's signing keys, and this machine's clock against the provider's.
+//! Must not touch: discovery (it is given the metadata), the credentials.
 //!
 //! The key set is fetched once, the way the layer fetches it (no redirects, JSON, at most
 //! 1 MiB), and read by logi-tower's own parser ([`Jwks::from_json`]), so the keys it counts
@@ -12,6 +13,7 @@ use logi::verify::DEFAULT_CLOCK_SKEW;
 use logi::{Jwks, ProviderMetadata};
 use serde_json::Value;
 
+use crate::probe::how_it_failed;
 use crate::report::{Check, Status};
 
 /// The largest key set the layer reads.
@@ -43,11 +45,7 @@ pub(crate) async fn check(probe: &reqwest::Client, metadata: &ProviderMetadata) 
     {
         Ok(response) => response,
         Err(e) => {
-            let what = if e.is_timeout() {
-                "timed out"
-            } else {
-                "failed"
-            };
+            let what = how_it_failed(&e);
             return unreachable(format!("fetching the key set {what}: {}", e.without_url()));
         }
     };

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 mod args;
 mod checks;
 mod credentials;
+mod discovery;
+mod formats;
 mod keys;
+mod probe;
+mod redirect;
 mod report;
 
 use args::Command;

@@ -1,4 +1,5 @@
-//! The outcome of every check, as text for people or JSON for CI.
+//! The outcome of every check, as text for people or JSON for CI, and the run's verdict.
+//! Must not touch: running checks or the network; it shows only what the checks wrote.
 
 use std::fmt::Write as _;
 

@@ -1,4 +1,6 @@
 //! Verified logi events: a typed name, the payload as JSON, and the exact bytes that were signed.
+//! Must not touch: signatures, keys or the replay memory; an event is parsed only from a body the
+//! verifier has accepted.
 
 use std::fmt;
 

@@ -1,4 +1,5 @@
-//! [`LogiWebhook`]: the axum extractor.
+//! [`LogiWebhook`]: the axum extractor, finding the verifier (extension or state) or the event
+//! [`WebhookLayer`](super::WebhookLayer) verified. Must not touch: how a delivery is verified.
 
 use std::any::Any;
 

@@ -1,4 +1,6 @@
-//! [`WebhookLayer`]: verification in front of any tower service.
+//! [`WebhookLayer`]: verification in front of any tower service: the verified event in the
+//! request's extensions, the refusal as the response. Must not touch: how a delivery is verified
+//! (the verifier decides; the layer only hands it the request).
 
 use std::convert::Infallible;
 use std::fmt;
@@ -12,8 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::WebhookVerifier;
-use super::verifier::FetchError;
+use super::{FetchError, WebhookVerifier};
 use crate::LogiBody;
 
 /// Verifies logi webhook deliveries before the inner service runs.
