@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::flow::pages;
 use crate::guard::{Guard, Invalid};
 use crate::layer::Auth;
-use crate::reject::{Refusal, RequestKind, forbidden, layer_missing, refuse};
+use crate::reject::{Reason, RequestKind, forbidden, layer_missing, refuse};
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.
@@ -174,11 +174,12 @@ fn required(parts: &Parts, what: &str) -> Result<Arc<Principal>, LogiRejection> 
 
 /// The rejection of a request that needs a signed-in user and has none.
 pub(crate) fn refused(parts: &Parts, auth: &Auth) -> LogiRejection {
-    let (refusal, response) = refuse(auth, &parts.method, &parts.headers, &parts.uri);
-    let kind = match refusal {
-        Refusal::Unauthenticated => LogiRejectionKind::Unauthenticated,
-        Refusal::InvalidToken => LogiRejectionKind::InvalidToken,
-        Refusal::Unavailable => LogiRejectionKind::Unavailable,
+    let (reason, response) = refuse(auth, &parts.method, &parts.headers, &parts.uri);
+    let kind = match reason {
+        Reason::SignedOut | Reason::SignupPending => LogiRejectionKind::Unauthenticated,
+        Reason::MalformedToken | Reason::InvalidToken => LogiRejectionKind::InvalidToken,
+        Reason::TokenUncheckable | Reason::SessionUnavailable => LogiRejectionKind::Unavailable,
+        Reason::Forbidden => LogiRejectionKind::Forbidden,
     };
     LogiRejection {
         kind,

@@ -30,12 +30,13 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tonic::{Request, Status};
+use tonic::{Code, Request, Status};
 
+use crate::LogiUser;
 use crate::guard::Requirement;
-use crate::layer::{Auth, CredentialError};
+use crate::layer::Auth;
+use crate::reject::{Refusal, grpc_status};
 use crate::user::Principal;
-use crate::{LogiUser, VerifyErrorKind};
 
 /// The signed-in user of a tonic request.
 pub trait LogiRequestExt: sealed::Sealed {
@@ -79,11 +80,11 @@ pub fn authorize<T>(request: &Request<T>, requirement: &Requirement) -> Result<L
         ));
     };
     let Some(principal) = &auth.principal else {
-        return Err(refusal(auth));
+        return Err(status(&Refusal::of(auth)));
     };
     match requirement.denial(principal) {
         Ok(None) => user(principal),
-        Ok(Some(denial)) => Err(Status::permission_denied(denial.description())),
+        Ok(Some(denial)) => Err(status(&Refusal::denied(denial))),
         Err(error) => {
             tracing::error!(error = %error.0, "the signed-in user's claims are unreadable");
             Err(Status::internal(
@@ -93,23 +94,12 @@ pub fn authorize<T>(request: &Request<T>, requirement: &Requirement) -> Result<L
     }
 }
 
-/// The status for a request without a usable user, as [`crate::reject::refuse`] decides for
-/// HTTP: a refused bearer token is `UNAUTHENTICATED` saying why, credentials that cannot be
-/// checked right now are `UNAVAILABLE`.
-fn refusal(auth: &Auth) -> Status {
-    match (&auth.credential_error, auth.unavailable) {
-        (Some(CredentialError::Invalid(error)), _)
-            if error.kind() == VerifyErrorKind::Unavailable =>
-        {
-            Status::unavailable("the bearer token cannot be checked right now; try again later")
-        }
-        (Some(CredentialError::Malformed(why)), _) => Status::unauthenticated(*why),
-        (Some(CredentialError::Invalid(error)), _) => Status::unauthenticated(error.to_string()),
-        (None, Some(_)) => {
-            Status::unavailable("the session cannot be renewed right now; try again later")
-        }
-        (None, None) => Status::unauthenticated("sign in required"),
-    }
+/// `refusal` as a [`Status`], rendered from the refusal table HTTP renders from: a refused
+/// bearer token is `UNAUTHENTICATED` saying why, credentials that cannot be checked right now
+/// are `UNAVAILABLE`, a denied requirement is `PERMISSION_DENIED`.
+fn status(refusal: &Refusal) -> Status {
+    let (code, message) = grpc_status(refusal);
+    Status::new(Code::from_i32(i32::from(code)), message)
 }
 
 fn user(principal: &Arc<Principal>) -> Result<LogiUser, Status> {

@@ -70,7 +70,6 @@ pub(crate) enum Denial {
 #[cfg(any(feature = "axum", feature = "tonic"))]
 impl Denial {
     /// The scopes to name in `WWW-Authenticate` (space separated), if any.
-    #[cfg(feature = "axum")]
     pub(crate) fn scope(self) -> Option<String> {
         match self {
             Self::Scopes(scopes) | Self::AnyScope(scopes) => Some(scopes.join(" ")),

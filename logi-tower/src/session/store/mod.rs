@@ -366,28 +366,6 @@ impl fmt::Debug for StoreChoice {
 }
 
 impl StoreChoice {
-    /// Reads `LOGI_SESSION_STORE`: `cookie`, `memory`, or a `redis://` / `rediss://` URL.
-    pub(crate) fn parse(value: &str) -> Result<Self, crate::ConfigError> {
-        let value = value.trim();
-        let invalid = |reason: &str| crate::ConfigError::Invalid {
-            setting: "LOGI_SESSION_STORE",
-            reason: reason.to_owned(),
-        };
-        match value {
-            "cookie" | "cookies" => Ok(Self::Cookies),
-            "memory" => Ok(Self::Memory),
-            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                #[cfg(feature = "redis")]
-                return Ok(Self::Redis(crate::Secret::from(url.to_owned())));
-                #[cfg(not(feature = "redis"))]
-                return Err(invalid(
-                    "is a Redis URL, but logi-tower was built without its `redis` feature",
-                ));
-            }
-            _ => Err(invalid("must be `cookie`, `memory` or a redis:// URL")),
-        }
-    }
-
     /// A store given in code, with the coordination it offers (a `MemoryStore` or a
     /// `RedisStore` coordinates the layers that share it).
     pub(crate) fn given<S: SessionStore>(store: S) -> Self {
@@ -474,23 +452,6 @@ impl fmt::Debug for CoordinationChoice {
 }
 
 impl CoordinationChoice {
-    /// Reads `LOGI_COORDINATION`: a `redis://` / `rediss://` URL.
-    pub(crate) fn parse(value: &str) -> Result<Self, crate::ConfigError> {
-        let value = value.trim();
-        if value.starts_with("redis://") || value.starts_with("rediss://") {
-            #[cfg(feature = "redis")]
-            return Ok(Self::Redis(crate::Secret::from(value.to_owned())));
-        }
-        Err(crate::ConfigError::Invalid {
-            setting: "LOGI_COORDINATION",
-            reason: if cfg!(feature = "redis") {
-                "must be a redis:// URL".to_owned()
-            } else {
-                "needs logi-tower's `redis` feature".to_owned()
-            },
-        })
-    }
-
     /// Connected.
     pub(crate) async fn open(
         self,
