@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq as _;
 
-use crate::testing::TestClient;
+use crate::testing::client::TestClient;
 use crate::testing::respond::{OAuthError, Params};
 use crate::testing::state::ProviderState;
 
@@ -108,7 +108,7 @@ fn form_decode(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::form_decode;
+    use crate::testing::routes::client_auth::form_decode;
 
     #[test]
     fn decodes_form_components() {

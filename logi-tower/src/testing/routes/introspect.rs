@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Provider;
 use super::client_auth::authenticate;
+use super::extract::Provider;
 use crate::testing::respond::{OAuthError, Params, RequestId, json, no_store, respond};
 use crate::testing::state::ProviderState;
 
