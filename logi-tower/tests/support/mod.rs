@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod coordination;
 pub mod redis_server;
 
 use std::collections::BTreeMap;
