@@ -5,7 +5,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use axum::Router;
@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use logi::testing::{Endpoint, TestClient, TestProvider};
 use logi::{LogiLayer, LogiUser};
 use serde_json::{Value, json};
+use support::clock::unix_now;
 use tokio::net::TcpListener;
 
 const API: &str = "logi_0a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -84,10 +85,7 @@ impl Api {
     }
 
     fn claims(&self) -> Value {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = unix_now();
         json!({
             "iss": self.provider.issuer(), "sub": "user-0001", "aud": API, "exp": now + 600,
             "iat": now, "jti": "jti-1", "scope": "openid orders:read", "client_id": API,
@@ -151,10 +149,7 @@ async fn valid_tokens_pass_and_every_forgery_gets_the_exact_refusal() {
         let first = if signature.starts_with('A') { 'B' } else { 'A' };
         format!("{signed}.{first}{}", &signature[1..])
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now();
     let cases = [
         (
             api.with("exp", json!(now - 3600)),

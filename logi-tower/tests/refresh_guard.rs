@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use logi::StoreError;
 use logi::testing::{Endpoint, Fault, TestProvider};
 use support::coordination::{Call, Hook, Hooked};
-use support::{Browser, start_with};
+use support::{App, Browser, start_with};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
 
@@ -80,8 +80,8 @@ fn provider() -> logi::testing::TestProviderBuilder {
     TestProvider::builder().access_token_ttl(Duration::ZERO)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
+/// The app on a coordination ready to sabotage, and a signed-in session's `Cookie` header.
+async fn signed_in() -> (App, Sabotaged, String) {
     let coordination = Sabotaged::default();
     let app = start_with(provider(), {
         let coordination = coordination.clone();
@@ -91,6 +91,12 @@ async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
     let cookie = format!("{SESSION_COOKIE}={}", browser.cookies[SESSION_COOKIE].0);
+    (app, coordination, cookie)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
+    let (app, coordination, cookie) = signed_in().await;
 
     coordination.arm(Sabotage::PanicHoldingTheLock);
     assert_eq!(
@@ -111,15 +117,7 @@ async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
 /// app serves the layer from several runtimes); the session goes on, served from another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_task_cancelled_with_its_runtime_does_not_wedge_the_session() {
-    let coordination = Sabotaged::default();
-    let app = start_with(provider(), {
-        let coordination = coordination.clone();
-        move |b| b.coordination(Hooked::new(coordination))
-    })
-    .await;
-    let mut browser = Browser::new();
-    browser.sign_in(&app, "/").await;
-    let cookie = format!("{SESSION_COOKIE}={}", browser.cookies[SESSION_COOKIE].0);
+    let (app, coordination, cookie) = signed_in().await;
 
     // The same layer, also served from a runtime of its own.
     let other = tokio::runtime::Builder::new_multi_thread()

@@ -7,22 +7,15 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use logi::testing::{Endpoint, TestProvider};
 use logi::{Coordination, SessionId, SessionStore, StoreErrorKind, StoredSession};
 use reqwest::Method;
+use support::clock::unix_now_signed as now;
 use support::{Browser, start_with};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .cast_signed()
-}
 
 fn record(version: u64, expires_at: i64, sub: &str, sid: Option<&str>) -> StoredSession {
     let data = format!("sealed {sub} v{version}").into_bytes();

@@ -133,12 +133,7 @@ async fn a_sign_out_that_cannot_be_recorded_is_503_and_keeps_the_session() {
     let Some(mut server) = support::redis_server::RedisServer::start("sign-out on Redis") else {
         return;
     };
-    let url = server.url.clone();
-    let instances = support::start_instances(TestProvider::builder(), 1, |b| {
-        let url = url.clone();
-        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
-    })
-    .await;
+    let instances = support::start_on_redis(&server.url).await;
     let origin = &instances.origins[0];
     let mut browser = Browser::new();
     sign_in(&mut browser, origin).await;

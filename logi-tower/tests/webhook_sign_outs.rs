@@ -9,17 +9,17 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_lc_rs::hmac;
 use axum::routing::post;
 use axum::{Extension, Router};
 use logi::testing::TestProvider;
 use logi::webhooks::{LogiWebhook, WebhookLayer, WebhookVerifier};
 use logi::{LogiLayer, MemoryStore, StoreError};
 use serde_json::{Value, json};
+use support::clock::unix_now;
 use support::coordination::{Call, Hook, Hooked};
-use support::{App, Browser, start_app};
+use support::{App, Browser, start_app, webhook_signing};
 
 const SECRET: &str = "whsec_one_0123456789";
 const USER: &str = "user-0001";
@@ -48,17 +48,7 @@ fn routes(logi: &LogiLayer) -> Router {
 }
 
 fn signature(body: &[u8]) -> String {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
-    let hex: String = hmac::sign(&key, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},kid=k1,v1={hex}")
+    webhook_signing::signature(SECRET, "k1", unix_now(), body)
 }
 
 /// Delivers `event` to `path`, signed; the status and body.

@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use axum::Router;
@@ -18,6 +18,16 @@ use logi::webhooks::{LogiEvent, LogiWebhook, WebhookBody, WebhookLayer, WebhookV
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+use self::clock::unix_now_signed as now;
+use self::webhook_signing::{legacy_signature, mac};
+
+#[path = "support/clock.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod clock;
+#[path = "support/webhook_signing.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod webhook_signing;
 
 #[cfg(feature = "redis")]
 #[path = "support/redis_server.rs"]
@@ -51,36 +61,18 @@ impl Reply {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .try_into()
-        .unwrap()
-}
-
-fn mac(secret: &str, body: &[u8]) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    hmac::sign(&key, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Current-format headers.
 fn current(secret: &str, kid: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![(
         "x-logi-signature",
-        format!("t={t},kid={kid},v1={}", mac(secret, body)),
+        webhook_signing::signature(secret, kid, t, body),
     )]
 }
 
 /// Legacy-format headers.
 fn legacy(secret: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
-        ("x-logi-signature", format!("sha256={}", mac(secret, body))),
+        ("x-logi-signature", legacy_signature(secret, body)),
         ("x-logi-timestamp", t.to_string()),
     ]
 }
@@ -595,12 +587,12 @@ async fn refuses_malformed_headers_and_payloads() {
         ),
         (
             "missing_timestamp",
-            vec![("x-logi-signature", format!("sha256={}", mac(LEGACY, &body)))],
+            vec![("x-logi-signature", legacy_signature(LEGACY, &body))],
         ),
         (
             "malformed_timestamp",
             vec![
-                ("x-logi-signature", format!("sha256={}", mac(LEGACY, &body))),
+                ("x-logi-signature", legacy_signature(LEGACY, &body)),
                 ("x-logi-timestamp", format!("{t}.5")),
             ],
         ),

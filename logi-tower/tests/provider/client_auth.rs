@@ -133,12 +133,7 @@ async fn basic_credentials_are_form_urlencoded() {
     let response = http()
         .post(provider.url(Endpoint::Token))
         .basic_auth("logi_00000000000000000000000000000042", Some(encoded))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ])
+        .form(&code_exchange(&code))
         .send()
         .await
         .unwrap();

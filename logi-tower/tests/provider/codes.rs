@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use logi::testing::{Endpoint, TestClient, TestProvider};
+use logi::testing::{Endpoint, TestProvider};
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -27,12 +27,7 @@ async fn identity_claims_in_id_token_when_enabled() {
 #[tokio::test]
 async fn codes_are_single_use_and_bound_to_client_redirect_and_verifier() {
     let provider = TestProvider::start().await.unwrap();
-    let other = TestClient::confidential(
-        "logi_00000000000000000000000000000002",
-        "logi_secret_other",
-        [REDIRECT_URI],
-    );
-    provider.register_client(other.clone());
+    let other = register_other_client(&provider);
 
     let code = code_for(&provider, &authorize_params("openid")).await;
     assert_eq!(exchange(&provider, &code).await.status(), StatusCode::OK);
@@ -43,12 +38,7 @@ async fn codes_are_single_use_and_bound_to_client_redirect_and_verifier() {
     let response = http()
         .post(provider.url(Endpoint::Token))
         .basic_auth(&other.client_id, other.client_secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ])
+        .form(&code_exchange(&code))
         .send()
         .await
         .unwrap();

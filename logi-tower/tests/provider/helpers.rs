@@ -2,7 +2,7 @@
 //! client's authorize and token calls, JWT decoding, and logi's error JSON assertions.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
@@ -75,12 +75,7 @@ pub(crate) fn verify_rs256(jwks: &Value, token: &str) -> bool {
             .is_ok()
 }
 
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+pub(crate) use crate::clock::unix_now as now;
 
 /// Authorize parameters of a well-behaved request by the default client.
 pub(crate) fn authorize_params(scope: &str) -> Vec<(&'static str, String)> {
@@ -139,16 +134,28 @@ pub(crate) async fn token(provider: &TestProvider, form: &[(&str, &str)]) -> Res
 }
 
 pub(crate) async fn exchange(provider: &TestProvider, code: &str) -> Response {
-    token(
-        provider,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await
+    token(provider, &code_exchange(code)).await
+}
+
+/// The form exchanging `code` from [`authorize_params`] (its redirect URI and verifier).
+pub(crate) fn code_exchange(code: &str) -> [(&'static str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+/// Another confidential client with the default client's redirect URI, registered.
+pub(crate) fn register_other_client(provider: &TestProvider) -> TestClient {
+    let other = TestClient::confidential(
+        "logi_00000000000000000000000000000002",
+        "logi_secret_other",
+        [REDIRECT_URI],
+    );
+    provider.register_client(other.clone());
+    other
 }
 
 /// A full code flow by the default client; the token response JSON.

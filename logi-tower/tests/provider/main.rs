@@ -3,6 +3,10 @@
 //!
 //! One test binary, one module per idea; [`helpers`] holds what they share.
 
+#[path = "../support/clock.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod clock;
+
 mod authorize;
 mod client_auth;
 mod codes;

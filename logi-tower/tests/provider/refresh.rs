@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use logi::testing::{Endpoint, TestClient, TestProvider};
+use logi::testing::{Endpoint, TestProvider};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
 
@@ -75,12 +75,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_chain() {
 #[tokio::test]
 async fn refresh_can_narrow_scope_never_widen_and_stays_with_its_client() {
     let provider = TestProvider::start().await.unwrap();
-    let other = TestClient::confidential(
-        "logi_00000000000000000000000000000002",
-        "logi_secret_other",
-        [REDIRECT_URI],
-    );
-    provider.register_client(other.clone());
+    let other = register_other_client(&provider);
     let tokens = sign_in(&provider, "openid profile:basic email").await;
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
 

@@ -2,11 +2,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod clock;
 pub mod coordination;
 pub mod redis_server;
+pub mod webhook_signing;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -94,13 +97,10 @@ pub async fn start_app(
         .start()
         .await
         .unwrap();
-    let builder = LogiLayer::builder()
-        .issuer(provider.issuer())
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .redirect_uri(format!("{origin}/auth/callback"))
-        .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
-    let logi = configure(builder).build().await.unwrap();
+    let logi = configure(layer_builder(&provider, &origin))
+        .build()
+        .await
+        .unwrap();
     let app = routes(&logi).layer(logi.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     App {
@@ -113,6 +113,34 @@ pub async fn start_app(
 
 /// Several instances of one app (independent layers, as separate processes would have, each
 /// built by `configure` with its own connections) behind one provider, each on its own port.
+/// The app's layer at `origin`, signing in at `provider` as [`CLIENT_ID`], before a test's changes.
+pub fn layer_builder(provider: &TestProvider, origin: &str) -> logi::LogiLayerBuilder {
+    LogiLayer::builder()
+        .issuer(provider.issuer())
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .redirect_uri(format!("{origin}/auth/callback"))
+        .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap())
+}
+
+/// One instance of the app coordinated through the Redis at `url`.
+#[cfg(feature = "redis")]
+pub async fn start_on_redis(url: &str) -> Instances {
+    let url = url.to_owned();
+    start_instances(TestProvider::builder(), 1, |b| {
+        let url = url.clone();
+        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+    })
+    .await
+}
+
+/// `Authorization: Bearer …` with an access token of `provider` for [`CLIENT_ID`] and
+/// user-0003, granting `scopes`, for a minute.
+pub fn bearer(provider: &TestProvider, scopes: &[&str]) -> String {
+    let token = provider.access_token(CLIENT_ID, "user-0003", scopes, Duration::from_secs(60));
+    format!("Bearer {token}")
+}
+
 pub struct Instances {
     pub provider: TestProvider,
     pub origins: Vec<String>,
@@ -162,13 +190,11 @@ where
         .await
         .unwrap();
     for (listener, origin) in listeners.into_iter().zip(&origins) {
-        let builder = LogiLayer::builder()
-            .issuer(provider.issuer())
-            .client_id(CLIENT_ID)
-            .client_secret(CLIENT_SECRET)
-            .redirect_uri(format!("{origin}/auth/callback"))
-            .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
-        let logi = configure(builder).await.build().await.unwrap();
+        let logi = configure(layer_builder(&provider, origin))
+            .await
+            .build()
+            .await
+            .unwrap();
         let app = routes(&logi).layer(logi);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     }

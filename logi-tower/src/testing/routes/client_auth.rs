@@ -1,4 +1,4 @@
-//! Client authentication at the token and revocation endpoints: `client_secret_basic`,
+//! Client authentication at the token, revocation and introspection endpoints: `client_secret_basic`,
 //! `client_secret_post`, and `none` for public clients.
 
 use axum::http::{HeaderMap, header};
@@ -12,8 +12,19 @@ use crate::testing::state::ProviderState;
 
 const BASIC_CHALLENGE: &str = r#"Basic realm="logi""#;
 
+/// A form a client posts to an endpoint it authenticates at: its parameters, and the client.
+pub(super) fn authenticated_form(
+    provider: &ProviderState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Params, TestClient), OAuthError> {
+    let params = Params::parse(body)?;
+    let client = authenticate(provider, headers, &params)?;
+    Ok((params, client))
+}
+
 /// The client the request authenticates as, or a 401 `invalid_client`.
-pub(super) fn authenticate(
+fn authenticate(
     provider: &ProviderState,
     headers: &HeaderMap,
     params: &Params,
