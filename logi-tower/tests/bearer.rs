@@ -84,6 +84,18 @@ impl Api {
         (status, challenge, response.text().await.unwrap())
     }
 
+    /// One real code grant for this audience (`openid orders:read`): the token response.
+    async fn code_grant(&self) -> Value {
+        support::code_grant(
+            &self.provider,
+            API,
+            "logi_secret_x",
+            "http://localhost/cb",
+            "openid orders:read",
+        )
+        .await
+    }
+
     fn claims(&self) -> Value {
         let now = unix_now();
         json!({
@@ -331,14 +343,7 @@ fn payload(token: &str) -> Value {
 async fn id_tokens_and_logout_tokens_are_not_access_tokens() {
     let api = start().await;
     // One real grant: the access token and the ID token issued with it, both for this audience.
-    let tokens = support::code_grant(
-        &api.provider,
-        API,
-        "logi_secret_x",
-        "http://localhost/cb",
-        "openid orders:read",
-    )
-    .await;
+    let tokens = api.code_grant().await;
     let access_token = tokens["access_token"].as_str().unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
     assert_eq!(payload(id_token)["aud"], API);
@@ -459,14 +464,7 @@ async fn debug_output_never_shows_a_token() {
     use logi::{AccessToken, AccessTokenVerifier, Checks, HttpClient, IdTokenVerifier, Jwks};
 
     let api = start().await;
-    let tokens = support::code_grant(
-        &api.provider,
-        API,
-        "logi_secret_x",
-        "http://localhost/cb",
-        "openid orders:read",
-    )
-    .await;
+    let tokens = api.code_grant().await;
     let (access_token, id_token, refresh_token) = (
         tokens["access_token"].as_str().unwrap(),
         tokens["id_token"].as_str().unwrap(),

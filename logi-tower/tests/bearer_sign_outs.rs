@@ -250,11 +250,11 @@ async fn a_withdrawing_webhook() {
 /// sign-outs: 503 (fail closed, as for cookie sessions), and served again once it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_coordination_is_503_for_bearer_tokens() {
-    let Some(mut server) = support::redis_server::RedisServer::start("bearer sign-outs on Redis")
+    let Some((mut server, instances)) =
+        support::one_instance_coordinated_on_redis("bearer sign-outs on Redis").await
     else {
         return;
     };
-    let instances = support::start_on_redis(&server.url).await;
     let origin = &instances.origins[0];
     let token = access_token(&instances.provider, USER);
     assert_passes(origin, &token, "the token").await;

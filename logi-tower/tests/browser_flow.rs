@@ -102,13 +102,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
     assert_eq!(app.provider.calls(Endpoint::Token), 1);
 
     // /auth/me for front ends.
-    let me = browser
-        .send(
-            Method::GET,
-            &format!("{}/auth/me", app.origin),
-            &[("accept", "application/json")],
-        )
-        .await;
+    let me = browser.fetch_json(&format!("{}/auth/me", app.origin)).await;
     assert_eq!(me.status, 200);
     let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
     assert_eq!(me["sub"], "user-0001");
@@ -188,11 +182,7 @@ async fn api_calls_get_401_json_and_unknown_paths_stay_404() {
     let app = start().await;
     let mut browser = Browser::new();
     let api = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!(api.status, 401);
     assert_eq!(api.header("www-authenticate"), Some("Bearer"));
@@ -219,11 +209,7 @@ async fn api_calls_get_401_json_and_unknown_paths_stay_404() {
 
     browser.sign_in(&app, "/").await;
     let api = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!((api.status, api.body.as_str()), (200, "secret data"));
 }
@@ -283,9 +269,8 @@ async fn a_tampered_or_foreign_session_cookie_is_signed_out_not_an_error() {
     browser.cookies = elsewhere.cookies.clone();
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         302
     );
 }
@@ -323,7 +308,7 @@ async fn state_mismatch_and_replayed_callbacks_are_refused() {
     // ...and a replay is refused: without the spent transaction cookie, and even with a copy of it
     // (the provider's codes are single use).
     let mut replay = Browser::new();
-    assert_eq!(replay.navigate(callback.as_str()).await.status, 400);
+    assert_eq!(replay.status_of(callback.as_str()).await, 400);
     replay.cookies = saved_cookies;
     let reply = replay.navigate(callback.as_str()).await;
     assert_eq!(reply.status, 400);
@@ -511,9 +496,8 @@ async fn cross_site_sign_out_is_refused() {
     }
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         200,
         "still signed in"
     );
@@ -542,9 +526,8 @@ async fn sign_out_without_sec_fetch_site_or_origin_is_refused() {
     }
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         200,
         "still signed in"
     );
@@ -687,9 +670,8 @@ async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in
     );
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         200
     );
     // Single use.
@@ -707,9 +689,8 @@ async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in
     assert!(cross.set_cookies().is_empty());
     assert_eq!(
         browser
-            .navigate(&format!("{}/auth/challenge", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/auth/challenge", app.origin))
+            .await,
         405
     );
 }

@@ -208,9 +208,8 @@ async fn transient_failures_keep_the_session() {
     assert_eq!(browser.send(Method::GET, &api, JSON).await.status, 200);
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         200
     );
 }

@@ -181,11 +181,7 @@ async fn browser_flow<S: SessionStore + Clone>(store: Option<S>) {
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert_eq!(app.provider.calls(Endpoint::Token), 2);
     let again = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!(again.status, 200);
     assert_eq!(app.provider.calls(Endpoint::Token), 2, "refreshed once");
@@ -290,9 +286,7 @@ async fn concurrent_refresh<S: SessionStore + Clone>(store: S) {
     );
     // The same cookie goes on working, with the stored (refreshed) tokens: no further refresh.
     for _ in 0..5 {
-        let reply = browser
-            .send(Method::GET, &url, &[("accept", "application/json")])
-            .await;
+        let reply = browser.fetch_json(&url).await;
         assert_eq!(reply.status, 200);
     }
     assert_eq!(app.provider.calls(Endpoint::Token), 2);
@@ -457,11 +451,7 @@ async fn a_redis_that_is_down_gives_503_and_keeps_the_cookie() {
     server.stop();
     let started = std::time::Instant::now();
     let reply = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(reply.header("retry-after").is_some());

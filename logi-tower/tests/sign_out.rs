@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use logi::testing::{TestProvider, TestSession};
 use logi::{MemoryStore, StoreError};
-use reqwest::Method;
 use support::coordination::{Call, Hook, Hooked};
 use support::{Browser, Instances, start, start_with};
 
@@ -27,23 +26,13 @@ type Cookies = BTreeMap<String, (String, String)>;
 async fn api_with(cookies: &Cookies, origin: &str) -> (u16, bool) {
     let mut browser = Browser::new();
     browser.cookies = cookies.clone();
-    let reply = browser
-        .send(
-            Method::GET,
-            &format!("{origin}/api/data"),
-            &[("accept", "application/json")],
-        )
-        .await;
+    let reply = browser.fetch_json(&format!("{origin}/api/data")).await;
     (reply.status, !browser.cookies.contains_key(SESSION_COOKIE))
 }
 
 async fn api(browser: &mut Browser, origin: &str) -> u16 {
     browser
-        .send(
-            Method::GET,
-            &format!("{origin}/api/data"),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{origin}/api/data"))
         .await
         .status
 }
@@ -130,10 +119,11 @@ async fn two_layers_sharing_a_memory_coordination() {
 /// working once the coordination is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_out_that_cannot_be_recorded_is_503_and_keeps_the_session() {
-    let Some(mut server) = support::redis_server::RedisServer::start("sign-out on Redis") else {
+    let Some((mut server, instances)) =
+        support::one_instance_coordinated_on_redis("sign-out on Redis").await
+    else {
         return;
     };
-    let instances = support::start_on_redis(&server.url).await;
     let origin = &instances.origins[0];
     let mut browser = Browser::new();
     sign_in(&mut browser, origin).await;

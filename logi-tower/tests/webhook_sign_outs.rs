@@ -68,9 +68,8 @@ async fn deliver(app: &App, path: &str, event: &Value) -> (u16, String) {
 
 async fn dashboard(browser: &mut Browser, app: &App) -> u16 {
     browser
-        .navigate(&format!("{}/dashboard", app.origin))
+        .status_of(&format!("{}/dashboard", app.origin))
         .await
-        .status
 }
 
 /// Each access-withdrawing event ends the user's sessions, through either route; other events

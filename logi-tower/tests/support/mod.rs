@@ -123,15 +123,36 @@ pub fn layer_builder(provider: &TestProvider, origin: &str) -> logi::LogiLayerBu
         .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap())
 }
 
-/// One instance of the app coordinated through the Redis at `url`.
+/// `count` instances of the app on the Redis at `url`, which `use_redis` gives each layer (as
+/// its session store or its coordination).
 #[cfg(feature = "redis")]
-pub async fn start_on_redis(url: &str) -> Instances {
+pub async fn start_instances_on_redis(
+    provider: logi::testing::TestProviderBuilder,
+    count: usize,
+    url: &str,
+    use_redis: fn(logi::LogiLayerBuilder, logi::RedisStore) -> logi::LogiLayerBuilder,
+) -> Instances {
     let url = url.to_owned();
-    start_instances(TestProvider::builder(), 1, |b| {
+    start_instances(provider, count, |b| {
         let url = url.clone();
-        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+        async move { use_redis(b, logi::RedisStore::connect(&url).await.unwrap()) }
     })
     .await
+}
+
+/// A Redis server, and one instance of the app coordinated through it; `None` (with a note)
+/// when there is no `redis-server` to start.
+#[cfg(feature = "redis")]
+pub async fn one_instance_coordinated_on_redis(
+    what: &str,
+) -> Option<(redis_server::RedisServer, Instances)> {
+    let server = redis_server::RedisServer::start(what)?;
+    let instances =
+        start_instances_on_redis(TestProvider::builder(), 1, &server.url, |b, redis| {
+            b.coordination(redis)
+        })
+        .await;
+    Some((server, instances))
 }
 
 /// `Authorization: Bearer …` with an access token of `provider` for [`CLIENT_ID`] and
@@ -294,6 +315,17 @@ impl Browser {
             &[("accept", "text/html"), ("sec-fetch-mode", "navigate")],
         )
         .await
+    }
+
+    /// A `GET` of `url` as a front end's `fetch` makes it, asking for JSON.
+    pub async fn fetch_json(&mut self, url: &str) -> Reply {
+        self.send(reqwest::Method::GET, url, &[("accept", "application/json")])
+            .await
+    }
+
+    /// The status a navigation to `url` answers with.
+    pub async fn status_of(&mut self, url: &str) -> u16 {
+        self.navigate(url).await.status
     }
 
     pub async fn send(
