@@ -132,13 +132,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
 
     // Sign out: same-origin POST; revokes the refresh token, clears the session, and goes
     // through the provider's end-session endpoint back to the app.
-    let out = browser
-        .send(
-            Method::POST,
-            &format!("{}/auth/logout", app.origin),
-            &[("origin", &app.origin), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let out = browser.sign_out_at(&app.origin).await;
     assert_eq!(out.status, 303);
     let end_session = url::Url::parse(out.location()).unwrap();
     assert!(

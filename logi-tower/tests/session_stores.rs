@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use logi::testing::{Endpoint, TestProvider};
 use logi::{Coordination, SessionId, SessionStore, StoreErrorKind, StoredSession};
-use reqwest::Method;
 use support::clock::unix_now_signed as now;
 use support::{Browser, start_with};
 
@@ -195,13 +194,7 @@ async fn browser_flow<S: SessionStore + Clone>(store: Option<S>) {
     let before_sign_out = browser.cookies.clone();
 
     // Sign out.
-    let out = browser
-        .send(
-            Method::POST,
-            &format!("{}/auth/logout", app.origin),
-            &[("origin", &app.origin), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let out = browser.sign_out_at(&app.origin).await;
     assert_eq!(out.status, 303);
     assert_eq!(app.provider.calls(Endpoint::Revoke), 1);
     assert!(browser.cookies.is_empty(), "{:?}", browser.cookies.keys());
