@@ -6,7 +6,7 @@ mod support;
 
 use logi::testing::Endpoint;
 use reqwest::Method;
-use support::{Browser, start};
+use support::{App, Browser, Reply, start};
 
 #[tokio::test]
 async fn sign_in_protected_page_me_refresh_and_sign_out() {
@@ -470,6 +470,19 @@ async fn a_provider_that_is_down_gives_502_or_503_never_500() {
     }
 }
 
+/// `POST /auth/logout` with only `headers`.
+async fn sign_out_with(browser: &mut Browser, app: &App, headers: &[(&str, &str)]) -> Reply {
+    let url = format!("{}/auth/logout", app.origin);
+    browser.send(Method::POST, &url, headers).await
+}
+
+/// The refused sign-out left the session as it was, and revoked nothing at the provider.
+async fn assert_still_signed_in(browser: &mut Browser, app: &App) {
+    let dashboard = format!("{}/dashboard", app.origin);
+    assert_eq!(browser.status_of(&dashboard).await, 200, "still signed in");
+    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+}
+
 #[tokio::test]
 async fn cross_site_sign_out_is_refused() {
     let app = start().await;
@@ -479,23 +492,10 @@ async fn cross_site_sign_out_is_refused() {
         &[("sec-fetch-site", "cross-site")][..],
         &[("origin", "https://evil.example")][..],
     ] {
-        let reply = browser
-            .send(
-                Method::POST,
-                &format!("{}/auth/logout", app.origin),
-                headers,
-            )
-            .await;
+        let reply = sign_out_with(&mut browser, &app, headers).await;
         assert_eq!(reply.status, 403);
     }
-    assert_eq!(
-        browser
-            .status_of(&format!("{}/dashboard", app.origin))
-            .await,
-        200,
-        "still signed in"
-    );
-    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    assert_still_signed_in(&mut browser, &app).await;
     let get = browser
         .navigate(&format!("{}/auth/logout", app.origin))
         .await;
@@ -508,24 +508,11 @@ async fn sign_out_without_sec_fetch_site_or_origin_is_refused() {
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
     for headers in [&[][..], &[("accept", "text/html")][..]] {
-        let reply = browser
-            .send(
-                Method::POST,
-                &format!("{}/auth/logout", app.origin),
-                headers,
-            )
-            .await;
+        let reply = sign_out_with(&mut browser, &app, headers).await;
         assert_eq!(reply.status, 403, "{headers:?}");
         assert!(reply.set_cookies().is_empty(), "{headers:?}");
     }
-    assert_eq!(
-        browser
-            .status_of(&format!("{}/dashboard", app.origin))
-            .await,
-        200,
-        "still signed in"
-    );
-    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    assert_still_signed_in(&mut browser, &app).await;
     // With either header naming this site, signing out works.
     for headers in [
         &[("sec-fetch-site", "same-origin")][..],

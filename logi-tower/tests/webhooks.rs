@@ -647,9 +647,9 @@ async fn a_missing_verifier_is_a_500_naming_it() {
     assert!(description.contains("WebhookLayer"), "{description}");
 }
 
-#[tokio::test]
-async fn the_verifier_can_be_the_router_state() {
-    let verifier = WebhookVerifier::builder().secret("k1", K1).build().unwrap();
+/// `POST /hook` answering the event's name, with `verifier` as the router's state, on
+/// 127.0.0.1; its origin.
+async fn serve_hook(verifier: WebhookVerifier) -> String {
     let app = Router::new()
         .route(
             "/hook",
@@ -659,6 +659,13 @@ async fn the_verifier_can_be_the_router_state() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    origin
+}
+
+#[tokio::test]
+async fn the_verifier_can_be_the_router_state() {
+    let verifier = WebhookVerifier::builder().secret("k1", K1).build().unwrap();
+    let origin = serve_hook(verifier).await;
     let body = payload("user.unlinked");
     let mut request = reqwest::Client::new().post(format!("{origin}/hook"));
     for (name, value) in current(K1, "k1", now(), &body) {
@@ -747,15 +754,7 @@ async fn concurrent_deliveries_with_an_unknown_kid_share_one_fetch() {
         })
         .build()
         .unwrap();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
-        )
-        .with_state(verifier);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let origin = serve_hook(verifier).await;
 
     let http = reqwest::Client::new();
     let deliveries = (0..5).map(|_| {
