@@ -116,16 +116,12 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
 
     // Option<LogiUser> and AccessToken.
     assert_eq!(
-        browser
-            .navigate(&format!("{}/maybe", app.origin))
-            .await
-            .body,
+        browser.body_of(&format!("{}/maybe", app.origin)).await,
         "hello user-0001"
     );
     let token_len: usize = browser
-        .navigate(&format!("{}/token", app.origin))
+        .body_of(&format!("{}/token", app.origin))
         .await
-        .body
         .parse()
         .unwrap();
     assert!(token_len > 100);
@@ -163,10 +159,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
         .await;
     assert_eq!(me.status, 401);
     assert_eq!(
-        browser
-            .navigate(&format!("{}/maybe", app.origin))
-            .await
-            .body,
+        browser.body_of(&format!("{}/maybe", app.origin)).await,
         "hello stranger"
     );
 }
@@ -185,21 +178,12 @@ async fn api_calls_get_401_json_and_unknown_paths_stay_404() {
 
     let nav = browser.navigate(&format!("{}/api/data", app.origin)).await;
     assert_eq!(nav.status, 302);
-    let grpc = browser
-        .send(
-            Method::POST,
-            &format!("{}/api/echo", app.origin),
-            &[("content-type", "application/grpc")],
-        )
-        .await;
+    let grpc = browser.grpc_call(&format!("{}/api/echo", app.origin)).await;
     assert_eq!(grpc.header("grpc-status"), Some("16"));
 
     let missing = browser.navigate(&format!("{}/nope", app.origin)).await;
     assert_eq!(missing.status, 404);
-    assert_eq!(
-        browser.navigate(&format!("{}/", app.origin)).await.body,
-        "home"
-    );
+    assert_eq!(browser.body_of(&format!("{}/", app.origin)).await, "home");
 
     browser.sign_in(&app, "/").await;
     let api = browser

@@ -182,10 +182,7 @@ async fn a_new_user_is_signed_out_until_the_app_completes_the_sign_up() {
         assert_eq!(api.status, 401, "{path}: {}", api.body);
         assert_eq!(api.header("www-authenticate"), Some("Bearer"), "{path}");
     }
-    assert_eq!(
-        browser.navigate(&url("/maybe")).await.body,
-        "hello stranger"
-    );
+    assert_eq!(browser.body_of(&url("/maybe")).await, "hello stranger");
     let me = get_json(&mut browser, &url("/auth/me")).await;
     assert_eq!(me.status, 401);
     let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
@@ -470,9 +467,8 @@ async fn a_pending_session_in_a_server_side_store_completes_and_can_be_abandoned
     assert_eq!(browser.status_of(&url("/dashboard")).await, 302);
     assert!(
         browser
-            .navigate(&url("/welcome"))
+            .body_of(&url("/welcome"))
             .await
-            .body
             .starts_with("welcome sub=user-0001")
     );
 

@@ -323,6 +323,21 @@ impl Browser {
             .await
     }
 
+    /// A gRPC-typed `POST` of `url` (`content-type: application/grpc`), as a gRPC client's.
+    pub async fn grpc_call(&mut self, url: &str) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            url,
+            &[("content-type", "application/grpc")],
+        )
+        .await
+    }
+
+    /// The body a navigation to `url` answers with.
+    pub async fn body_of(&mut self, url: &str) -> String {
+        self.navigate(url).await.body
+    }
+
     /// The status a navigation to `url` answers with.
     pub async fn status_of(&mut self, url: &str) -> u16 {
         self.navigate(url).await.status
