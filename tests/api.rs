@@ -2,12 +2,16 @@
 //! `logi_examples::api::app` behind the layer the example builds for the in-process provider
 //! (`logi_examples::development_api_layer`), called with the provider's access tokens.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use logi::testing::{Endpoint, TestClient, TestProvider};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+#[path = "../logi-tower/tests/support/clock.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod clock;
 
 /// Every request gets this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,10 +67,7 @@ impl Api {
 
     /// A token for user-0001 that expired an hour ago, well past the clock skew.
     fn expired_token(&self) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = clock::unix_now();
         self.provider.sign_claims(&json!({
             "iss": self.provider.issuer(), "sub": "user-0001",
             "aud": TestClient::DEFAULT_CLIENT_ID, "client_id": TestClient::DEFAULT_CLIENT_ID,

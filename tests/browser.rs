@@ -13,8 +13,6 @@
 #[path = "support/chromium.rs"]
 mod chromium;
 
-use std::time::Instant;
-
 use chromium::{Tools, strings};
 use logi::testing::{Endpoint, TestProvider};
 use logi_examples::Localhost;
@@ -38,11 +36,7 @@ async fn chromium_signs_in_and_out_of_the_quickstart() {
     tokio::spawn(localhost.serve(app, std::future::pending()));
     let url = format!("http://localhost:{port}/");
 
-    let started = Instant::now();
-    let run = chromium::run_script(&tools, SCRIPT, &url).await;
-    let elapsed = started.elapsed();
-    let result = run.result();
-    eprintln!("{}", run.report());
+    let (result, elapsed) = chromium::run_and_report(&tools, SCRIPT, &url).await;
     eprintln!(
         "browser run: {:.1} s (app on 127.0.0.1{}), screenshot of the dashboard: {}",
         elapsed.as_secs_f64(),

@@ -15,8 +15,6 @@
 #[path = "support/chromium.rs"]
 mod chromium;
 
-use std::time::Instant;
-
 use chromium::{Tools, strings};
 use logi::testing::{Endpoint, TestProvider};
 use logi_examples::Localhost;
@@ -47,11 +45,7 @@ async fn chromium_joins_through_the_first_login_form_then_goes_straight_in() {
     tokio::spawn(localhost.serve(app, std::future::pending()));
     let url = format!("http://localhost:{port}/");
 
-    let started = Instant::now();
-    let run = chromium::run_script(&tools, SCRIPT, &url).await;
-    let elapsed = started.elapsed();
-    let result = run.result();
-    eprintln!("{}", run.report());
+    let (result, elapsed) = chromium::run_and_report(&tools, SCRIPT, &url).await;
     eprintln!(
         "browser run: {:.1} s, screenshot of the account page: {}",
         elapsed.as_secs_f64(),

@@ -4,7 +4,7 @@
 //! provider's interactive page as a browser would, and receiving `user.deleted` signed here.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use logi::testing::{Endpoint, TestProvider, TestUser};
 use logi_examples::Localhost;
@@ -12,6 +12,12 @@ use logi_examples::members::{Directory, Member};
 use logi_examples::webhooks::{self, PATH};
 use reqwest::Method;
 use reqwest::header::{LOCATION, SET_COOKIE};
+
+use self::clock::unix_now_signed as now;
+
+#[path = "../logi-tower/tests/support/clock.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod clock;
 
 const SECRET: &str = "whsec_first_login_e2e";
 
@@ -324,14 +330,6 @@ async fn the_form_refuses_a_cross_site_post() {
     assert_eq!(reply.status, 403);
     assert!(!reply.set_cookie);
     assert!(app.directory.is_empty(), "the form's handler did not run");
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .cast_signed()
 }
 
 async fn deliver(url: &str, signature: &str, body: &str) -> (u16, String) {

@@ -3,32 +3,24 @@
 //! `LOGI_WEBHOOK_SECRETS` (its sign-in against the in-process provider), receiving deliveries
 //! signed here with aws-lc-rs. Its first-login part is `tests/first_login.rs`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_lc_rs::hmac;
 use logi_examples::Localhost;
 use logi_examples::webhooks::{self, PATH};
+
+use self::clock::unix_now_signed as now;
+use self::webhook_signing::{legacy_signature, mac};
+
+#[path = "../logi-tower/tests/support/clock.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod clock;
+#[path = "../logi-tower/tests/support/webhook_signing.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod webhook_signing;
 
 const CURRENT: &str = "whsec_current_e2e";
 const PREVIOUS: &str = "whsec_previous_e2e";
 const LEGACY: &str = "whsec_legacy_e2e";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .cast_signed()
-}
-
-fn mac(secret: &str, body: &[u8]) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    hmac::sign(&key, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The example's app on `localhost:{port}`; its URL.
 async fn start(secrets: &str) -> String {
@@ -92,7 +84,7 @@ async fn the_example_answers_verified_deliveries_with_the_event_name() {
     let headers = [
         (
             "X-Logi-Signature",
-            format!("sha256={}", mac(LEGACY, body.as_bytes())),
+            legacy_signature(LEGACY, body.as_bytes()),
         ),
         ("X-Logi-Timestamp", now().to_string()),
     ];

@@ -41,10 +41,7 @@ async fn sign_in(browser: &mut Browser, origin: &str) {
 
 /// The status of `/dashboard` on `origin`: 200 signed in, 302 sent to sign in.
 async fn dashboard(browser: &mut Browser, origin: &str) -> u16 {
-    browser
-        .navigate(&format!("{origin}/dashboard"))
-        .await
-        .status
+    browser.status_of(&format!("{origin}/dashboard")).await
 }
 
 /// POSTs `logout_token={token}` as the provider would: no cookies, a form body.
@@ -160,23 +157,21 @@ async fn the_provider_says_it_supports_back_channel_logout() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn two_instances_with_a_redis_store() {
-    let Some(server) = support::redis_server::RedisServer::start("back-channel logout on Redis")
-    else {
-        return;
-    };
-    let url = server.url.clone();
-    let cluster = cluster(2, |b| {
-        let url = url.clone();
-        async move { b.session_store(logi::RedisStore::connect(&url).await.unwrap()) }
-    })
-    .await;
-    logout_everywhere(&cluster).await;
+    logout_everywhere_on_redis(|b, redis| b.session_store(redis)).await;
 }
 
 /// Two instances with sealed cookie sessions, coordinated through Redis: the denylist.
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn two_instances_with_cookie_sessions_and_redis_coordination() {
+    logout_everywhere_on_redis(|b, redis| b.coordination(redis)).await;
+}
+
+/// [`logout_everywhere`] on two instances that `use_redis` puts on one Redis.
+#[cfg(feature = "redis")]
+async fn logout_everywhere_on_redis(
+    use_redis: fn(logi::LogiLayerBuilder, logi::RedisStore) -> logi::LogiLayerBuilder,
+) {
     let Some(server) = support::redis_server::RedisServer::start("back-channel logout on Redis")
     else {
         return;
@@ -184,7 +179,7 @@ async fn two_instances_with_cookie_sessions_and_redis_coordination() {
     let url = server.url.clone();
     let cluster = cluster(2, |b| {
         let url = url.clone();
-        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+        async move { use_redis(b, logi::RedisStore::connect(&url).await.unwrap()) }
     })
     .await;
     logout_everywhere(&cluster).await;
@@ -218,15 +213,15 @@ async fn one_instance_with_cookie_sessions() {
     let sid = new_sid(&app.provider, &before);
     let token = app.provider.logout_token(CLIENT_ID).sid(sid).sign();
     assert_done(&back_channel(&app.origin, &token).await);
-    assert_eq!(other.navigate(&dashboard_url).await.status, 302);
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
+    assert_eq!(other.status_of(&dashboard_url).await, 302);
+    assert_eq!(browser.status_of(&dashboard_url).await, 200);
 
     // By sub: every sign-in of the user ends, and a stale copy of a cookie stays signed out.
     let token = app.provider.logout_token(CLIENT_ID).sub(USER).sign();
     assert_done(&back_channel(&app.origin, &token).await);
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 302);
+    assert_eq!(browser.status_of(&dashboard_url).await, 302);
     other.cookies = stale;
-    assert_eq!(other.navigate(&dashboard_url).await.status, 302);
+    assert_eq!(other.status_of(&dashboard_url).await, 302);
 
     // Another user is untouched; the user signs in again.
     let cookie = logi::testing::TestSession::new("user-0002").cookie_header(&app.logi);
@@ -239,7 +234,7 @@ async fn one_instance_with_cookie_sessions() {
     assert_eq!(reply.status(), 200);
     next_millisecond().await;
     browser.sign_in(&app, "/").await;
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
+    assert_eq!(browser.status_of(&dashboard_url).await, 200);
 }
 
 /// Signing out at the provider (RP-initiated logout, from the second instance) makes the
@@ -311,7 +306,7 @@ async fn refused_logout_tokens_end_nothing() {
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
     let dashboard_url = format!("{}/dashboard", app.origin);
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
+    assert_eq!(browser.status_of(&dashboard_url).await, 200);
     let sid = app.provider.session_ids(USER).last().unwrap().clone();
 
     let provider = &app.provider;
@@ -323,10 +318,10 @@ async fn refused_logout_tokens_end_nothing() {
     );
     let used = valid().sign();
     assert_done(&back_channel(&app.origin, &used).await);
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 302);
+    assert_eq!(browser.status_of(&dashboard_url).await, 302);
     let before = app.provider.session_ids(USER);
     browser.sign_in(&app, "/").await;
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
+    assert_eq!(browser.status_of(&dashboard_url).await, 200);
     let sid = new_sid(provider, &before);
     let valid = || provider.logout_token(CLIENT_ID).sub(USER).sid(sid.clone());
 
@@ -419,7 +414,7 @@ async fn refused_logout_tokens_end_nothing() {
 
     // Nothing was ended: the session is still there and signed in.
     assert_eq!(store.list_by_sub(USER).await.unwrap().len(), 1);
-    assert_eq!(browser.navigate(&dashboard_url).await.status, 200);
+    assert_eq!(browser.status_of(&dashboard_url).await, 200);
     // The back-channel endpoint never touches the browser's session cookie.
     let reply = browser
         .send(Method::POST, &url, &[("sec-fetch-site", "cross-site")])
@@ -473,13 +468,7 @@ async fn an_unreachable_redis_is_503_and_fails_closed() {
     let body: Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
 
-    let page = browser
-        .send(
-            Method::GET,
-            &format!("{second}/api/data"),
-            &[("accept", "application/json")],
-        )
-        .await;
+    let page = browser.fetch_json(&format!("{second}/api/data")).await;
     assert_eq!(page.status, 503, "{}", page.body);
     assert!(
         browser.cookies.contains_key(SESSION_COOKIE),

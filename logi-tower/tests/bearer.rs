@@ -5,7 +5,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use axum::Router;
@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use logi::testing::{Endpoint, TestClient, TestProvider};
 use logi::{LogiLayer, LogiUser};
 use serde_json::{Value, json};
+use support::clock::unix_now;
 use tokio::net::TcpListener;
 
 const API: &str = "logi_0a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -83,11 +84,20 @@ impl Api {
         (status, challenge, response.text().await.unwrap())
     }
 
+    /// One real code grant for this audience (`openid orders:read`): the token response.
+    async fn code_grant(&self) -> Value {
+        support::code_grant(
+            &self.provider,
+            API,
+            "logi_secret_x",
+            "http://localhost/cb",
+            "openid orders:read",
+        )
+        .await
+    }
+
     fn claims(&self) -> Value {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = unix_now();
         json!({
             "iss": self.provider.issuer(), "sub": "user-0001", "aud": API, "exp": now + 600,
             "iat": now, "jti": "jti-1", "scope": "openid orders:read", "client_id": API,
@@ -151,10 +161,7 @@ async fn valid_tokens_pass_and_every_forgery_gets_the_exact_refusal() {
         let first = if signature.starts_with('A') { 'B' } else { 'A' };
         format!("{signed}.{first}{}", &signature[1..])
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now();
     let cases = [
         (
             api.with("exp", json!(now - 3600)),
@@ -336,14 +343,7 @@ fn payload(token: &str) -> Value {
 async fn id_tokens_and_logout_tokens_are_not_access_tokens() {
     let api = start().await;
     // One real grant: the access token and the ID token issued with it, both for this audience.
-    let tokens = support::code_grant(
-        &api.provider,
-        API,
-        "logi_secret_x",
-        "http://localhost/cb",
-        "openid orders:read",
-    )
-    .await;
+    let tokens = api.code_grant().await;
     let access_token = tokens["access_token"].as_str().unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
     assert_eq!(payload(id_token)["aud"], API);
@@ -464,14 +464,7 @@ async fn debug_output_never_shows_a_token() {
     use logi::{AccessToken, AccessTokenVerifier, Checks, HttpClient, IdTokenVerifier, Jwks};
 
     let api = start().await;
-    let tokens = support::code_grant(
-        &api.provider,
-        API,
-        "logi_secret_x",
-        "http://localhost/cb",
-        "openid orders:read",
-    )
-    .await;
+    let tokens = api.code_grant().await;
     let (access_token, id_token, refresh_token) = (
         tokens["access_token"].as_str().unwrap(),
         tokens["id_token"].as_str().unwrap(),

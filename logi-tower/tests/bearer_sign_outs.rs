@@ -200,10 +200,11 @@ async fn back_channel_logout_across_instances_sharing_redis() {
 #[cfg(feature = "webhooks")]
 #[tokio::test]
 async fn a_withdrawing_webhook() {
-    use aws_lc_rs::hmac;
     use axum::Extension;
     use axum::routing::post;
     use logi::webhooks::{LogiWebhook, WebhookVerifier};
+    use support::clock::unix_now;
+    use support::webhook_signing;
 
     const SECRET: &str = "whsec_one_0123456789";
     let app = support::start_app(
@@ -229,19 +230,10 @@ async fn a_withdrawing_webhook() {
 
     let body = serde_json::json!({"type": "user.deleted", "id": "evt_1", "data": {"sub": USER}})
         .to_string();
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
-    let hex: String = hmac::sign(&key, body.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let signature = webhook_signing::signature(SECRET, "k1", unix_now(), body.as_bytes());
     let delivered = reqwest::Client::new()
         .post(format!("{}/webhooks/logi", app.origin))
-        .header("x-logi-signature", format!("t={t},kid=k1,v1={hex}"))
+        .header("x-logi-signature", signature)
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -258,16 +250,11 @@ async fn a_withdrawing_webhook() {
 /// sign-outs: 503 (fail closed, as for cookie sessions), and served again once it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_coordination_is_503_for_bearer_tokens() {
-    let Some(mut server) = support::redis_server::RedisServer::start("bearer sign-outs on Redis")
+    let Some((mut server, instances)) =
+        support::one_instance_coordinated_on_redis("bearer sign-outs on Redis").await
     else {
         return;
     };
-    let url = server.url.clone();
-    let instances = support::start_instances(TestProvider::builder(), 1, |b| {
-        let url = url.clone();
-        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
-    })
-    .await;
     let origin = &instances.origins[0];
     let token = access_token(&instances.provider, USER);
     assert_passes(origin, &token, "the token").await;

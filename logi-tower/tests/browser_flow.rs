@@ -6,7 +6,7 @@ mod support;
 
 use logi::testing::Endpoint;
 use reqwest::Method;
-use support::{Browser, start};
+use support::{App, Browser, Reply, start};
 
 #[tokio::test]
 async fn sign_in_protected_page_me_refresh_and_sign_out() {
@@ -102,13 +102,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
     assert_eq!(app.provider.calls(Endpoint::Token), 1);
 
     // /auth/me for front ends.
-    let me = browser
-        .send(
-            Method::GET,
-            &format!("{}/auth/me", app.origin),
-            &[("accept", "application/json")],
-        )
-        .await;
+    let me = browser.fetch_json(&format!("{}/auth/me", app.origin)).await;
     assert_eq!(me.status, 200);
     let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
     assert_eq!(me["sub"], "user-0001");
@@ -122,29 +116,19 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
 
     // Option<LogiUser> and AccessToken.
     assert_eq!(
-        browser
-            .navigate(&format!("{}/maybe", app.origin))
-            .await
-            .body,
+        browser.body_of(&format!("{}/maybe", app.origin)).await,
         "hello user-0001"
     );
     let token_len: usize = browser
-        .navigate(&format!("{}/token", app.origin))
+        .body_of(&format!("{}/token", app.origin))
         .await
-        .body
         .parse()
         .unwrap();
     assert!(token_len > 100);
 
     // Sign out: same-origin POST; revokes the refresh token, clears the session, and goes
     // through the provider's end-session endpoint back to the app.
-    let out = browser
-        .send(
-            Method::POST,
-            &format!("{}/auth/logout", app.origin),
-            &[("origin", &app.origin), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let out = browser.sign_out_at(&app.origin).await;
     assert_eq!(out.status, 303);
     let end_session = url::Url::parse(out.location()).unwrap();
     assert!(
@@ -175,10 +159,7 @@ async fn sign_in_protected_page_me_refresh_and_sign_out() {
         .await;
     assert_eq!(me.status, 401);
     assert_eq!(
-        browser
-            .navigate(&format!("{}/maybe", app.origin))
-            .await
-            .body,
+        browser.body_of(&format!("{}/maybe", app.origin)).await,
         "hello stranger"
     );
 }
@@ -188,11 +169,7 @@ async fn api_calls_get_401_json_and_unknown_paths_stay_404() {
     let app = start().await;
     let mut browser = Browser::new();
     let api = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!(api.status, 401);
     assert_eq!(api.header("www-authenticate"), Some("Bearer"));
@@ -201,29 +178,16 @@ async fn api_calls_get_401_json_and_unknown_paths_stay_404() {
 
     let nav = browser.navigate(&format!("{}/api/data", app.origin)).await;
     assert_eq!(nav.status, 302);
-    let grpc = browser
-        .send(
-            Method::POST,
-            &format!("{}/api/echo", app.origin),
-            &[("content-type", "application/grpc")],
-        )
-        .await;
+    let grpc = browser.grpc_call(&format!("{}/api/echo", app.origin)).await;
     assert_eq!(grpc.header("grpc-status"), Some("16"));
 
     let missing = browser.navigate(&format!("{}/nope", app.origin)).await;
     assert_eq!(missing.status, 404);
-    assert_eq!(
-        browser.navigate(&format!("{}/", app.origin)).await.body,
-        "home"
-    );
+    assert_eq!(browser.body_of(&format!("{}/", app.origin)).await, "home");
 
     browser.sign_in(&app, "/").await;
     let api = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!((api.status, api.body.as_str()), (200, "secret data"));
 }
@@ -283,9 +247,8 @@ async fn a_tampered_or_foreign_session_cookie_is_signed_out_not_an_error() {
     browser.cookies = elsewhere.cookies.clone();
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         302
     );
 }
@@ -323,7 +286,7 @@ async fn state_mismatch_and_replayed_callbacks_are_refused() {
     // ...and a replay is refused: without the spent transaction cookie, and even with a copy of it
     // (the provider's codes are single use).
     let mut replay = Browser::new();
-    assert_eq!(replay.navigate(callback.as_str()).await.status, 400);
+    assert_eq!(replay.status_of(callback.as_str()).await, 400);
     replay.cookies = saved_cookies;
     let reply = replay.navigate(callback.as_str()).await;
     assert_eq!(reply.status, 400);
@@ -491,6 +454,19 @@ async fn a_provider_that_is_down_gives_502_or_503_never_500() {
     }
 }
 
+/// `POST /auth/logout` with only `headers`.
+async fn sign_out_with(browser: &mut Browser, app: &App, headers: &[(&str, &str)]) -> Reply {
+    let url = format!("{}/auth/logout", app.origin);
+    browser.send(Method::POST, &url, headers).await
+}
+
+/// The refused sign-out left the session as it was, and revoked nothing at the provider.
+async fn assert_still_signed_in(browser: &mut Browser, app: &App) {
+    let dashboard = format!("{}/dashboard", app.origin);
+    assert_eq!(browser.status_of(&dashboard).await, 200, "still signed in");
+    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+}
+
 #[tokio::test]
 async fn cross_site_sign_out_is_refused() {
     let app = start().await;
@@ -500,24 +476,10 @@ async fn cross_site_sign_out_is_refused() {
         &[("sec-fetch-site", "cross-site")][..],
         &[("origin", "https://evil.example")][..],
     ] {
-        let reply = browser
-            .send(
-                Method::POST,
-                &format!("{}/auth/logout", app.origin),
-                headers,
-            )
-            .await;
+        let reply = sign_out_with(&mut browser, &app, headers).await;
         assert_eq!(reply.status, 403);
     }
-    assert_eq!(
-        browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
-        200,
-        "still signed in"
-    );
-    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    assert_still_signed_in(&mut browser, &app).await;
     let get = browser
         .navigate(&format!("{}/auth/logout", app.origin))
         .await;
@@ -530,25 +492,11 @@ async fn sign_out_without_sec_fetch_site_or_origin_is_refused() {
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
     for headers in [&[][..], &[("accept", "text/html")][..]] {
-        let reply = browser
-            .send(
-                Method::POST,
-                &format!("{}/auth/logout", app.origin),
-                headers,
-            )
-            .await;
+        let reply = sign_out_with(&mut browser, &app, headers).await;
         assert_eq!(reply.status, 403, "{headers:?}");
         assert!(reply.set_cookies().is_empty(), "{headers:?}");
     }
-    assert_eq!(
-        browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
-        200,
-        "still signed in"
-    );
-    assert_eq!(app.provider.calls(Endpoint::Revoke), 0);
+    assert_still_signed_in(&mut browser, &app).await;
     // With either header naming this site, signing out works.
     for headers in [
         &[("sec-fetch-site", "same-origin")][..],
@@ -687,9 +635,8 @@ async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in
     );
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         200
     );
     // Single use.
@@ -707,9 +654,8 @@ async fn the_login_widget_gets_a_challenge_and_the_callback_finishes_its_sign_in
     assert!(cross.set_cookies().is_empty());
     assert_eq!(
         browser
-            .navigate(&format!("{}/auth/challenge", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/auth/challenge", app.origin))
+            .await,
         405
     );
 }

@@ -145,9 +145,7 @@ async fn submit(browser: &mut Browser, app: &App) -> support::Reply {
 }
 
 async fn get_json(browser: &mut Browser, url: &str) -> support::Reply {
-    browser
-        .send(Method::GET, url, &[("accept", "application/json")])
-        .await
+    browser.fetch_json(url).await
 }
 
 #[tokio::test]
@@ -184,10 +182,7 @@ async fn a_new_user_is_signed_out_until_the_app_completes_the_sign_up() {
         assert_eq!(api.status, 401, "{path}: {}", api.body);
         assert_eq!(api.header("www-authenticate"), Some("Bearer"), "{path}");
     }
-    assert_eq!(
-        browser.navigate(&url("/maybe")).await.body,
-        "hello stranger"
-    );
+    assert_eq!(browser.body_of(&url("/maybe")).await, "hello stranger");
     let me = get_json(&mut browser, &url("/auth/me")).await;
     assert_eq!(me.status, 401);
     let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
@@ -247,7 +242,7 @@ async fn a_new_user_is_signed_out_until_the_app_completes_the_sign_up() {
     let mut other = Browser::new();
     let reply = other.sign_in(&app, "/dashboard").await;
     assert_eq!((reply.status, reply.location()), (302, "/dashboard"));
-    assert_eq!(other.navigate(&url("/dashboard")).await.status, 200);
+    assert_eq!(other.status_of(&url("/dashboard")).await, 200);
     assert_eq!(directory.hook_calls.load(Ordering::SeqCst), 2);
 }
 
@@ -469,12 +464,11 @@ async fn a_pending_session_in_a_server_side_store_completes_and_can_be_abandoned
     let reply = browser.sign_in(&app, "/dashboard").await;
     assert_eq!(reply.location(), "/welcome?step=1");
     assert_eq!(store.len(), 1);
-    assert_eq!(browser.navigate(&url("/dashboard")).await.status, 302);
+    assert_eq!(browser.status_of(&url("/dashboard")).await, 302);
     assert!(
         browser
-            .navigate(&url("/welcome"))
+            .body_of(&url("/welcome"))
             .await
-            .body
             .starts_with("welcome sub=user-0001")
     );
 
@@ -608,7 +602,7 @@ async fn a_pending_sign_in_ends_with_the_apps_completion_window() {
             .split_once(';')
             .map_or("", |(_, attributes)| attributes)
     );
-    assert_eq!(browser.navigate(&welcome).await.status, 200);
+    assert_eq!(browser.status_of(&welcome).await, 200);
 
     // Past the window (the browser still sends the cookie): the sign-in is over, the form
     // sends the browser to sign in again, and nothing was created.
@@ -734,9 +728,5 @@ async fn a_plain_tower_service_completes_the_sign_up() {
         "{}",
         dashboard.body
     );
-    assert_eq!(
-        browser.navigate(&url("/join")).await.status,
-        404,
-        "signed in"
-    );
+    assert_eq!(browser.status_of(&url("/join")).await, 404, "signed in");
 }

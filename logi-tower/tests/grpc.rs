@@ -12,7 +12,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use http::uri::PathAndQuery;
@@ -171,15 +170,7 @@ async fn protected_methods_answer_with_grpc_statuses() {
 async fn bearer_tokens_are_checked_the_same_way() {
     let app = support::start_app(TestProvider::builder(), |b| b, |_| Router::new()).await;
     let addr = serve(Some(app.logi.clone())).await;
-    let bearer = |scopes: &[&str]| {
-        let token = app.provider.access_token(
-            support::CLIENT_ID,
-            "user-0003",
-            scopes,
-            Duration::from_secs(60),
-        );
-        format!("Bearer {token}")
-    };
+    let bearer = |scopes: &[&str]| support::bearer(&app.provider, scopes);
 
     let hello = call_with(
         addr,
@@ -214,10 +205,7 @@ async fn every_forged_or_unfit_bearer_token_is_refused_with_its_reason() {
 
     let app = support::start_app(TestProvider::builder(), |b| b, |_| Router::new()).await;
     let addr = serve(Some(app.logi.clone())).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = support::clock::unix_now();
     let claims = json!({
         "iss": app.provider.issuer(), "sub": "user-0003", "aud": support::CLIENT_ID,
         "exp": now + 600, "iat": now, "jti": "j", "scope": "openid greeter:hello",

@@ -281,15 +281,7 @@ async fn missing_scopes_are_403_naming_them() {
 #[tokio::test]
 async fn bearer_tokens_get_rfc_6750_answers() {
     let app = start().await;
-    let bearer = |scopes: &[&str]| {
-        let token = app.provider.access_token(
-            support::CLIENT_ID,
-            "user-0003",
-            scopes,
-            Duration::from_secs(60),
-        );
-        format!("Bearer {token}")
-    };
+    let bearer = |scopes: &[&str]| support::bearer(&app.provider, scopes);
     let get = |authorization: String| {
         let app = &app;
         async move {

@@ -186,20 +186,11 @@ async fn transient_failures_keep_the_session() {
     let page = browser.navigate(&format!("{}/dashboard", app.origin)).await;
     assert_eq!(page.status, 503, "{:?} {}", page.headers, page.body);
     assert!(page.body.contains("Temporarily unavailable"));
-    let grpc = browser
-        .send(
-            Method::POST,
-            &format!("{}/api/echo", app.origin),
-            &[("content-type", "application/grpc")],
-        )
-        .await;
+    let grpc = browser.grpc_call(&format!("{}/api/echo", app.origin)).await;
     assert_eq!(grpc.header("grpc-status"), Some("14"));
     // Public pages still work.
     assert_eq!(
-        browser
-            .navigate(&format!("{}/maybe", app.origin))
-            .await
-            .body,
+        browser.body_of(&format!("{}/maybe", app.origin)).await,
         "hello stranger"
     );
 
@@ -208,9 +199,8 @@ async fn transient_failures_keep_the_session() {
     assert_eq!(browser.send(Method::GET, &api, JSON).await.status, 200);
     assert_eq!(
         browser
-            .navigate(&format!("{}/dashboard", app.origin))
-            .await
-            .status,
+            .status_of(&format!("{}/dashboard", app.origin))
+            .await,
         200
     );
 }

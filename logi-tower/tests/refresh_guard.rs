@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use logi::StoreError;
 use logi::testing::{Endpoint, Fault, TestProvider};
-use logi::{Coordination, MemoryStore, StoreError};
-use support::{Browser, start_with};
+use support::coordination::{Call, Hook, Hooked};
+use support::{App, Browser, start_with};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
 
@@ -25,10 +26,9 @@ enum Sabotage {
     Hang,
 }
 
-/// A `MemoryStore` coordination that sabotages the next refresh once, as armed.
+/// A coordination hook that sabotages the next refresh once, as armed.
 #[derive(Clone, Default)]
 struct Sabotaged {
-    inner: MemoryStore,
     armed: Arc<Mutex<Option<Sabotage>>>,
     looks: Arc<AtomicUsize>,
 }
@@ -40,20 +40,9 @@ impl Sabotaged {
     }
 }
 
-impl Coordination for Sabotaged {
-    async fn insert_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        Coordination::insert_if_absent(&self.inner, key, value, ttl).await
-    }
-    async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        Coordination::insert(&self.inner, key, value, ttl).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if key.starts_with("refresh:next:") {
+impl Hook for Sabotaged {
+    async fn before(&self, call: Call, keys: &[&str]) -> Result<(), StoreError> {
+        if call == Call::Get && keys[0].starts_with("refresh:next:") {
             let look = self.looks.fetch_add(1, Ordering::SeqCst) + 1;
             let armed = *self.armed.lock().unwrap();
             match armed {
@@ -68,13 +57,7 @@ impl Coordination for Sabotaged {
                 _ => {}
             }
         }
-        Coordination::get(&self.inner, key).await
-    }
-    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        Coordination::get_many(&self.inner, keys).await
-    }
-    async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
-        Coordination::remove_if(&self.inner, key, value).await
+        Ok(())
     }
 }
 
@@ -97,17 +80,23 @@ fn provider() -> logi::testing::TestProviderBuilder {
     TestProvider::builder().access_token_ttl(Duration::ZERO)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
+/// The app on a coordination ready to sabotage, and a signed-in session's `Cookie` header.
+async fn signed_in() -> (App, Sabotaged, String) {
     let coordination = Sabotaged::default();
     let app = start_with(provider(), {
         let coordination = coordination.clone();
-        move |b| b.coordination(coordination)
+        move |b| b.coordination(Hooked::new(coordination))
     })
     .await;
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
     let cookie = format!("{SESSION_COOKIE}={}", browser.cookies[SESSION_COOKIE].0);
+    (app, coordination, cookie)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
+    let (app, coordination, cookie) = signed_in().await;
 
     coordination.arm(Sabotage::PanicHoldingTheLock);
     assert_eq!(
@@ -128,15 +117,7 @@ async fn a_refresh_task_that_panics_does_not_wedge_the_session() {
 /// app serves the layer from several runtimes); the session goes on, served from another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_task_cancelled_with_its_runtime_does_not_wedge_the_session() {
-    let coordination = Sabotaged::default();
-    let app = start_with(provider(), {
-        let coordination = coordination.clone();
-        move |b| b.coordination(coordination)
-    })
-    .await;
-    let mut browser = Browser::new();
-    browser.sign_in(&app, "/").await;
-    let cookie = format!("{SESSION_COOKIE}={}", browser.cookies[SESSION_COOKIE].0);
+    let (app, coordination, cookie) = signed_in().await;
 
     // The same layer, also served from a runtime of its own.
     let other = tokio::runtime::Builder::new_multi_thread()

@@ -11,7 +11,7 @@ use std::time::Duration;
 use logi::RedisStore;
 use logi::testing::{Endpoint, TestProvider};
 use support::redis_server::RedisServer;
-use support::{Browser, Instances, start_instances};
+use support::{Browser, Instances, start_instances, start_instances_on_redis};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
 const REQUESTS: usize = 500;
@@ -65,10 +65,8 @@ async fn two_instances_on_a_redis_store_refresh_once() {
     let Some(server) = RedisServer::start("the refresh-across-instances tests") else {
         return;
     };
-    let url = server.url.clone();
-    let instances = start_instances(provider(), 2, |b| {
-        let url = url.clone();
-        async move { b.session_store(RedisStore::connect(&url).await.unwrap()) }
+    let instances = start_instances_on_redis(provider(), 2, &server.url, |b, redis| {
+        b.session_store(redis)
     })
     .await;
     let statuses = expired_session_requests(&instances).await;
@@ -86,12 +84,9 @@ async fn two_instances_with_cookie_sessions_and_redis_coordination_refresh_once(
     let Some(server) = RedisServer::start("the refresh-across-instances tests") else {
         return;
     };
-    let url = server.url.clone();
-    let instances = start_instances(provider(), 2, |b| {
-        let url = url.clone();
-        async move { b.coordination(RedisStore::connect(&url).await.unwrap()) }
-    })
-    .await;
+    let instances =
+        start_instances_on_redis(provider(), 2, &server.url, |b, redis| b.coordination(redis))
+            .await;
     let statuses = expired_session_requests(&instances).await;
     assert_eq!(count(&statuses, 200), REQUESTS, "{statuses:?}");
     assert_eq!(instances.provider.calls(Endpoint::Token), 2);
@@ -135,13 +130,7 @@ async fn without_its_coordination_an_instance_does_not_refresh_and_keeps_the_ses
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     server.stop();
-    let reply = browser
-        .send(
-            reqwest::Method::GET,
-            &format!("{origin}/api/data"),
-            &[("accept", "application/json")],
-        )
-        .await;
+    let reply = browser.fetch_json(&format!("{origin}/api/data")).await;
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(reply.header("retry-after").is_some());
     assert!(reply.set_cookies().is_empty(), "the session is kept");
@@ -151,13 +140,7 @@ async fn without_its_coordination_an_instance_does_not_refresh_and_keeps_the_ses
     // The connection comes back by itself; bounded wait for it.
     let mut status = 0;
     for _ in 0..50 {
-        let reply = browser
-            .send(
-                reqwest::Method::GET,
-                &format!("{origin}/api/data"),
-                &[("accept", "application/json")],
-            )
-            .await;
+        let reply = browser.fetch_json(&format!("{origin}/api/data")).await;
         status = reply.status;
         if status == 200 {
             break;

@@ -7,22 +7,14 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use logi::testing::{Endpoint, TestProvider};
 use logi::{Coordination, SessionId, SessionStore, StoreErrorKind, StoredSession};
-use reqwest::Method;
+use support::clock::unix_now_signed as now;
 use support::{Browser, start_with};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .cast_signed()
-}
 
 fn record(version: u64, expires_at: i64, sub: &str, sid: Option<&str>) -> StoredSession {
     let data = format!("sealed {sub} v{version}").into_bytes();
@@ -188,11 +180,7 @@ async fn browser_flow<S: SessionStore + Clone>(store: Option<S>) {
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert_eq!(app.provider.calls(Endpoint::Token), 2);
     let again = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!(again.status, 200);
     assert_eq!(app.provider.calls(Endpoint::Token), 2, "refreshed once");
@@ -206,13 +194,7 @@ async fn browser_flow<S: SessionStore + Clone>(store: Option<S>) {
     let before_sign_out = browser.cookies.clone();
 
     // Sign out.
-    let out = browser
-        .send(
-            Method::POST,
-            &format!("{}/auth/logout", app.origin),
-            &[("origin", &app.origin), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
+    let out = browser.sign_out_at(&app.origin).await;
     assert_eq!(out.status, 303);
     assert_eq!(app.provider.calls(Endpoint::Revoke), 1);
     assert!(browser.cookies.is_empty(), "{:?}", browser.cookies.keys());
@@ -297,9 +279,7 @@ async fn concurrent_refresh<S: SessionStore + Clone>(store: S) {
     );
     // The same cookie goes on working, with the stored (refreshed) tokens: no further refresh.
     for _ in 0..5 {
-        let reply = browser
-            .send(Method::GET, &url, &[("accept", "application/json")])
-            .await;
+        let reply = browser.fetch_json(&url).await;
         assert_eq!(reply.status, 200);
     }
     assert_eq!(app.provider.calls(Endpoint::Token), 2);
@@ -464,11 +444,7 @@ async fn a_redis_that_is_down_gives_503_and_keeps_the_cookie() {
     server.stop();
     let started = std::time::Instant::now();
     let reply = browser
-        .send(
-            Method::GET,
-            &format!("{}/api/data", app.origin),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{}/api/data", app.origin))
         .await;
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(reply.header("retry-after").is_some());

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use logi::testing::TestProvider;
 use logi::{LogiLayer, LogiSessions, LogiUser, SessionStore, SessionsError, SessionsErrorKind};
-use reqwest::Method;
 use serde_json::{Value, json};
 use support::{App, Browser, start_app};
 
@@ -82,9 +81,7 @@ async fn start(configure: impl FnOnce(logi::LogiLayerBuilder) -> logi::LogiLayer
 }
 
 async fn get_json(browser: &mut Browser, url: &str) -> (u16, Value) {
-    let reply = browser
-        .send(Method::GET, url, &[("accept", "application/json")])
-        .await;
+    let reply = browser.fetch_json(url).await;
     (
         reply.status,
         serde_json::from_str(&reply.body).unwrap_or(Value::Null),
@@ -161,11 +158,11 @@ async fn devices_page<S: SessionStore>(store: S) {
     assert_eq!((status, body.as_str()), (200, "ended"));
     let dashboard = format!("{}/dashboard", app.origin);
     assert_eq!(
-        laptop.navigate(&dashboard).await.status,
+        laptop.status_of(&dashboard).await,
         302,
         "the laptop is signed out"
     );
-    assert_eq!(phone.navigate(&dashboard).await.status, 200);
+    assert_eq!(phone.status_of(&dashboard).await, 200);
     let remaining = app.logi.sessions().list(USER).await.unwrap();
     assert_eq!(remaining.len(), 1);
     assert!(
@@ -185,7 +182,7 @@ async fn devices_page<S: SessionStore>(store: S) {
     let (status, body) = post_form(phone, &format!("{}/devices/end-all", app.origin), &[]).await;
     assert_eq!((status, body.as_str()), (200, "Some(2)"));
     for browser in [phone, laptop] {
-        assert_eq!(browser.navigate(&dashboard).await.status, 302);
+        assert_eq!(browser.status_of(&dashboard).await, 302);
     }
     assert!(app.logi.sessions().list(USER).await.unwrap().is_empty());
     let ended = app.logi.sessions().end_all(USER).await.unwrap();
@@ -231,17 +228,13 @@ async fn cookie_sessions_end_through_the_denylist() {
     assert_eq!((status, body.as_str()), (200, "None"));
     let dashboard = format!("{}/dashboard", app.origin);
     for browser in [&mut *phone, &mut *laptop] {
-        assert_eq!(browser.navigate(&dashboard).await.status, 302);
+        assert_eq!(browser.status_of(&dashboard).await, 302);
     }
     // A sign-out ends the sessions created up to its millisecond; signing in again right after
     // (in the same second) works.
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     phone.sign_in(&app, "/").await;
-    assert_eq!(
-        phone.navigate(&dashboard).await.status,
-        200,
-        "signed in again"
-    );
+    assert_eq!(phone.status_of(&dashboard).await, 200, "signed in again");
 }
 
 /// A layer that only accepts bearer tokens has no sessions to end, and says so.

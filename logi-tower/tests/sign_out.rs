@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use logi::testing::{TestProvider, TestSession};
-use logi::{Coordination, MemoryStore, StoreError};
-use reqwest::Method;
+use logi::{MemoryStore, StoreError};
+use support::coordination::{Call, Hook, Hooked};
 use support::{Browser, Instances, start, start_with};
 
 const SESSION_COOKIE: &str = "__Host-logi.session";
@@ -26,23 +26,13 @@ type Cookies = BTreeMap<String, (String, String)>;
 async fn api_with(cookies: &Cookies, origin: &str) -> (u16, bool) {
     let mut browser = Browser::new();
     browser.cookies = cookies.clone();
-    let reply = browser
-        .send(
-            Method::GET,
-            &format!("{origin}/api/data"),
-            &[("accept", "application/json")],
-        )
-        .await;
+    let reply = browser.fetch_json(&format!("{origin}/api/data")).await;
     (reply.status, !browser.cookies.contains_key(SESSION_COOKIE))
 }
 
 async fn api(browser: &mut Browser, origin: &str) -> u16 {
     browser
-        .send(
-            Method::GET,
-            &format!("{origin}/api/data"),
-            &[("accept", "application/json")],
-        )
+        .fetch_json(&format!("{origin}/api/data"))
         .await
         .status
 }
@@ -129,15 +119,11 @@ async fn two_layers_sharing_a_memory_coordination() {
 /// working once the coordination is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_out_that_cannot_be_recorded_is_503_and_keeps_the_session() {
-    let Some(mut server) = support::redis_server::RedisServer::start("sign-out on Redis") else {
+    let Some((mut server, instances)) =
+        support::one_instance_coordinated_on_redis("sign-out on Redis").await
+    else {
         return;
     };
-    let url = server.url.clone();
-    let instances = support::start_instances(TestProvider::builder(), 1, |b| {
-        let url = url.clone();
-        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
-    })
-    .await;
     let origin = &instances.origins[0];
     let mut browser = Browser::new();
     sign_in(&mut browser, origin).await;
@@ -205,39 +191,22 @@ async fn a_session_without_an_id_still_opens_and_its_sign_out_ends_the_users_ses
     assert_eq!(get(&again).await.unwrap().status(), 200);
 }
 
-/// A coordination that counts the calls made to it.
+/// A coordination hook that counts the calls made to it.
 #[derive(Clone, Default)]
 struct Counting {
-    inner: MemoryStore,
     get_many: Arc<AtomicUsize>,
     others: Arc<AtomicUsize>,
 }
 
-impl Coordination for Counting {
-    async fn insert_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.others.fetch_add(1, Ordering::SeqCst);
-        Coordination::insert_if_absent(&self.inner, key, value, ttl).await
-    }
-    async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.others.fetch_add(1, Ordering::SeqCst);
-        Coordination::insert(&self.inner, key, value, ttl).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.others.fetch_add(1, Ordering::SeqCst);
-        Coordination::get(&self.inner, key).await
-    }
-    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.get_many.fetch_add(1, Ordering::SeqCst);
-        Coordination::get_many(&self.inner, keys).await
-    }
-    async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
-        self.others.fetch_add(1, Ordering::SeqCst);
-        Coordination::remove_if(&self.inner, key, value).await
+impl Hook for Counting {
+    async fn before(&self, call: Call, _: &[&str]) -> Result<(), StoreError> {
+        let counter = if call == Call::GetMany {
+            &self.get_many
+        } else {
+            &self.others
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -248,7 +217,7 @@ async fn each_request_asks_the_coordination_once() {
     let counting = Counting::default();
     let app = start_with(TestProvider::builder(), {
         let counting = counting.clone();
-        move |b| b.coordination(counting)
+        move |b| b.coordination(Hooked::new(counting))
     })
     .await;
     let mut browser = Browser::new();

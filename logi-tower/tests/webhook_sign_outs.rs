@@ -9,16 +9,17 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use aws_lc_rs::hmac;
 use axum::routing::post;
 use axum::{Extension, Router};
 use logi::testing::TestProvider;
 use logi::webhooks::{LogiWebhook, WebhookLayer, WebhookVerifier};
-use logi::{Coordination, LogiLayer, MemoryStore, StoreError};
+use logi::{LogiLayer, MemoryStore, StoreError};
 use serde_json::{Value, json};
-use support::{App, Browser, start_app};
+use support::clock::unix_now;
+use support::coordination::{Call, Hook, Hooked};
+use support::{App, Browser, start_app, webhook_signing};
 
 const SECRET: &str = "whsec_one_0123456789";
 const USER: &str = "user-0001";
@@ -47,17 +48,7 @@ fn routes(logi: &LogiLayer) -> Router {
 }
 
 fn signature(body: &[u8]) -> String {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
-    let hex: String = hmac::sign(&key, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},kid=k1,v1={hex}")
+    webhook_signing::signature(SECRET, "k1", unix_now(), body)
 }
 
 /// Delivers `event` to `path`, signed; the status and body.
@@ -77,9 +68,8 @@ async fn deliver(app: &App, path: &str, event: &Value) -> (u16, String) {
 
 async fn dashboard(browser: &mut Browser, app: &App) -> u16 {
     browser
-        .navigate(&format!("{}/dashboard", app.origin))
+        .status_of(&format!("{}/dashboard", app.origin))
         .await
-        .status
 }
 
 /// Each access-withdrawing event ends the user's sessions, through either route; other events
@@ -160,45 +150,20 @@ async fn with_a_redis_store() {
     withdrawing_events_end_sessions(&app).await;
 }
 
-/// A coordination that can be made to fail, around a `MemoryStore`. The verifier's own records
-/// of accepted deliveries (`webhook:` keys) keep working, so that what fails is ending sessions.
+/// A coordination hook that can be made to fail. The verifier's own records of accepted
+/// deliveries (`webhook:` keys) keep working, so that what fails is ending sessions.
 #[derive(Clone, Default)]
 struct Flaky {
-    inner: MemoryStore,
     down: Arc<AtomicBool>,
 }
 
-impl Flaky {
-    fn check(&self, key: &str) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) && !key.starts_with("webhook:") {
+impl Hook for Flaky {
+    async fn before(&self, _: Call, keys: &[&str]) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) && keys.iter().any(|key| !key.starts_with("webhook:")) {
             Err(StoreError::unavailable("down for the test"))
         } else {
             Ok(())
         }
-    }
-}
-
-impl Coordination for Flaky {
-    async fn insert_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.check(key)?;
-        self.inner.insert_if_absent(key, value, ttl).await
-    }
-    async fn insert(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.check(key)?;
-        Coordination::insert(&self.inner, key, value, ttl).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.check(key)?;
-        Coordination::get(&self.inner, key).await
-    }
-    async fn remove_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
-        self.check(key)?;
-        self.inner.remove_if(key, value).await
     }
 }
 
@@ -210,7 +175,7 @@ async fn a_delivery_whose_sessions_cannot_be_ended_is_503_and_retried() {
     let configured = flaky.clone();
     let app = start_app(
         TestProvider::builder(),
-        |b| b.coordination(configured),
+        |b| b.coordination(Hooked::new(configured)),
         routes,
     )
     .await;

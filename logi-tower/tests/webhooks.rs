@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use axum::Router;
@@ -18,6 +18,16 @@ use logi::webhooks::{LogiEvent, LogiWebhook, WebhookBody, WebhookLayer, WebhookV
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+use self::clock::unix_now_signed as now;
+use self::webhook_signing::{legacy_signature, mac};
+
+#[path = "support/clock.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod clock;
+#[path = "support/webhook_signing.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod webhook_signing;
 
 #[cfg(feature = "redis")]
 #[path = "support/redis_server.rs"]
@@ -51,36 +61,18 @@ impl Reply {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .try_into()
-        .unwrap()
-}
-
-fn mac(secret: &str, body: &[u8]) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    hmac::sign(&key, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Current-format headers.
 fn current(secret: &str, kid: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![(
         "x-logi-signature",
-        format!("t={t},kid={kid},v1={}", mac(secret, body)),
+        webhook_signing::signature(secret, kid, t, body),
     )]
 }
 
 /// Legacy-format headers.
 fn legacy(secret: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
-        ("x-logi-signature", format!("sha256={}", mac(secret, body))),
+        ("x-logi-signature", legacy_signature(secret, body)),
         ("x-logi-timestamp", t.to_string()),
     ]
 }
@@ -595,12 +587,12 @@ async fn refuses_malformed_headers_and_payloads() {
         ),
         (
             "missing_timestamp",
-            vec![("x-logi-signature", format!("sha256={}", mac(LEGACY, &body)))],
+            vec![("x-logi-signature", legacy_signature(LEGACY, &body))],
         ),
         (
             "malformed_timestamp",
             vec![
-                ("x-logi-signature", format!("sha256={}", mac(LEGACY, &body))),
+                ("x-logi-signature", legacy_signature(LEGACY, &body)),
                 ("x-logi-timestamp", format!("{t}.5")),
             ],
         ),
@@ -655,9 +647,9 @@ async fn a_missing_verifier_is_a_500_naming_it() {
     assert!(description.contains("WebhookLayer"), "{description}");
 }
 
-#[tokio::test]
-async fn the_verifier_can_be_the_router_state() {
-    let verifier = WebhookVerifier::builder().secret("k1", K1).build().unwrap();
+/// `POST /hook` answering the event's name, with `verifier` as the router's state, on
+/// 127.0.0.1; its origin.
+async fn serve_hook(verifier: WebhookVerifier) -> String {
     let app = Router::new()
         .route(
             "/hook",
@@ -667,6 +659,13 @@ async fn the_verifier_can_be_the_router_state() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    origin
+}
+
+#[tokio::test]
+async fn the_verifier_can_be_the_router_state() {
+    let verifier = WebhookVerifier::builder().secret("k1", K1).build().unwrap();
+    let origin = serve_hook(verifier).await;
     let body = payload("user.unlinked");
     let mut request = reqwest::Client::new().post(format!("{origin}/hook"));
     for (name, value) in current(K1, "k1", now(), &body) {
@@ -755,15 +754,7 @@ async fn concurrent_deliveries_with_an_unknown_kid_share_one_fetch() {
         })
         .build()
         .unwrap();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(|LogiWebhook(event): LogiWebhook| async move { event.name().to_owned() }),
-        )
-        .with_state(verifier);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let origin = serve_hook(verifier).await;
 
     let http = reqwest::Client::new();
     let deliveries = (0..5).map(|_| {

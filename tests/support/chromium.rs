@@ -12,7 +12,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use logi::testing::{Endpoint, TestProvider};
 use serde_json::Value;
@@ -136,6 +136,20 @@ impl Run {
             _ => panic!("the script should print one JSON line:\n{report}"),
         }
     }
+}
+
+/// [`run_script`], then its report on stderr: the script's result, and how long the run took.
+pub(crate) async fn run_and_report(
+    tools: &Tools,
+    script: &'static str,
+    url: &str,
+) -> (Value, Duration) {
+    let started = Instant::now();
+    let run = run_script(tools, script, url).await;
+    let elapsed = started.elapsed();
+    let result = run.result();
+    eprintln!("{}", run.report());
+    (result, elapsed)
 }
 
 /// Runs `script` (a path from the workspace root) against `url`, within [`RUN_TIMEOUT`].

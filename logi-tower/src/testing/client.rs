@@ -175,7 +175,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::testing::client::*;
 
     #[test]
     fn default_credentials_have_logi_shapes() {

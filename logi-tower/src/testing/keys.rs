@@ -162,7 +162,7 @@ pub(crate) fn now_secs() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::testing::keys::*;
 
     #[test]
     fn signs_and_verifies_with_its_own_key_only() {

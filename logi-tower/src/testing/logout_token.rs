@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::TestProvider;
+use std::sync::Arc;
+
 use super::keys::{now_secs, random_hex};
+use super::state::{BACKCHANNEL_LOGOUT_EVENT, ProviderState};
 
-/// The `events` member that makes a JWT a back-channel logout token.
-pub(crate) const BACKCHANNEL_LOGOUT_EVENT: &str =
-    "http://schemas.openid.net/event/backchannel-logout";
-
-/// A logout token to sign, from [`TestProvider::logout_token`]: valid by default (`iss`, `aud`,
+/// A logout token to sign, from [`TestProvider::logout_token`](crate::testing::TestProvider::logout_token): valid by default (`iss`, `aud`,
 /// `iat`, `exp` two minutes ahead, a random `jti`, the back-channel logout event), naming
 /// whatever [`sub`](Self::sub) and [`sid`](Self::sid) say; every claim can be changed to
 /// make it invalid.
@@ -38,15 +36,15 @@ pub(crate) const BACKCHANNEL_LOGOUT_EVENT: &str =
 #[derive(Clone)]
 #[must_use]
 pub struct LogoutTokenBuilder {
-    provider: TestProvider,
+    provider: Arc<ProviderState>,
     claims: Map<String, Value>,
 }
 
 impl LogoutTokenBuilder {
-    pub(crate) fn new(provider: TestProvider, client_id: &str) -> Self {
+    pub(crate) fn new(provider: Arc<ProviderState>, client_id: &str) -> Self {
         let now = now_secs();
         let claims = json!({
-            "iss": provider.issuer(),
+            "iss": provider.config.issuer,
             "aud": client_id,
             "iat": now,
             "exp": now + 120,
@@ -123,7 +121,7 @@ impl LogoutTokenBuilder {
     pub fn sign(&self) -> String {
         let header = json!({
             "alg": "RS256",
-            "kid": self.provider.current_kid(),
+            "kid": self.provider.current_key().kid(),
             "typ": "logout+jwt",
         });
         self.provider.sign_with_header(&header, &self.claims())

@@ -11,10 +11,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::client::TestClient;
+use super::endpoint::{Endpoint, Fault};
 use super::keys::{SigningKey, random_hex};
+use super::logout_token::LogoutTokenBuilder;
 use super::server;
 use super::state::{Config, ProviderState};
-use super::{Endpoint, Fault, LogoutTokenBuilder, TestClient, TestUser};
+use super::user::TestUser;
 
 /// How long [`TestProvider::shutdown`] waits for the accept loop to end.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -213,7 +216,7 @@ impl TestProvider {
     /// sessions end with [`sub`](LogoutTokenBuilder::sub) and/or
     /// [`sid`](LogoutTokenBuilder::sid).
     pub fn logout_token(&self, client_id: &str) -> LogoutTokenBuilder {
-        LogoutTokenBuilder::new(self.clone(), client_id)
+        LogoutTokenBuilder::new(Arc::clone(&self.inner.state), client_id)
     }
 
     /// The provider session ids (`sid`) of `sub`'s sign-ins that were not revoked (the `sid`

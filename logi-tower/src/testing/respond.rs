@@ -248,7 +248,7 @@ pub(crate) fn escape_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::testing::respond::*;
 
     #[test]
     fn params_refuse_repeats_and_ignore_empty_values() {

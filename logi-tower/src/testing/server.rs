@@ -23,9 +23,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower_service::Service;
 
+use super::endpoint::{Endpoint, Fault};
 use super::respond::{OAuthError, REQUEST_ID_HEADER, RequestId};
+use super::routes;
 use super::state::ProviderState;
-use super::{Endpoint, Fault, routes};
 
 /// How long a connection may take to send a request head (idle keep-alive included).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

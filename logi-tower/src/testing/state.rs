@@ -8,9 +8,15 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use super::client::TestClient;
+use super::endpoint::{Endpoint, Fault};
 use super::grants::{Grants, Issued};
 use super::keys::{self, SigningKey, at_hash, now_secs, random_hex};
-use super::{Endpoint, Fault, TestClient, TestUser};
+use super::user::TestUser;
+
+/// The `events` member that makes a JWT a back-channel logout token.
+pub(crate) const BACKCHANNEL_LOGOUT_EVENT: &str =
+    "http://schemas.openid.net/event/backchannel-logout";
 
 /// What the builder fixed; never changes while the provider runs.
 #[derive(Debug, Clone)]
@@ -296,7 +302,7 @@ impl ProviderState {
             "jti": format!("jti_{}", random_hex(12)),
             "sub": sub,
             "sid": sid,
-            "events": { super::logout_token::BACKCHANNEL_LOGOUT_EVENT: {} },
+            "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
         });
         let key = self.current_key();
         let header = json!({ "alg": "RS256", "kid": key.kid(), "typ": "logout+jwt" });

@@ -2,10 +2,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod clock;
+pub mod coordination;
 pub mod redis_server;
+pub mod webhook_signing;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -93,13 +97,10 @@ pub async fn start_app(
         .start()
         .await
         .unwrap();
-    let builder = LogiLayer::builder()
-        .issuer(provider.issuer())
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .redirect_uri(format!("{origin}/auth/callback"))
-        .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
-    let logi = configure(builder).build().await.unwrap();
+    let logi = configure(layer_builder(&provider, &origin))
+        .build()
+        .await
+        .unwrap();
     let app = routes(&logi).layer(logi.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     App {
@@ -112,6 +113,55 @@ pub async fn start_app(
 
 /// Several instances of one app (independent layers, as separate processes would have, each
 /// built by `configure` with its own connections) behind one provider, each on its own port.
+/// The app's layer at `origin`, signing in at `provider` as [`CLIENT_ID`], before a test's changes.
+pub fn layer_builder(provider: &TestProvider, origin: &str) -> logi::LogiLayerBuilder {
+    LogiLayer::builder()
+        .issuer(provider.issuer())
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .redirect_uri(format!("{origin}/auth/callback"))
+        .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap())
+}
+
+/// `count` instances of the app on the Redis at `url`, which `use_redis` gives each layer (as
+/// its session store or its coordination).
+#[cfg(feature = "redis")]
+pub async fn start_instances_on_redis(
+    provider: logi::testing::TestProviderBuilder,
+    count: usize,
+    url: &str,
+    use_redis: fn(logi::LogiLayerBuilder, logi::RedisStore) -> logi::LogiLayerBuilder,
+) -> Instances {
+    let url = url.to_owned();
+    start_instances(provider, count, |b| {
+        let url = url.clone();
+        async move { use_redis(b, logi::RedisStore::connect(&url).await.unwrap()) }
+    })
+    .await
+}
+
+/// A Redis server, and one instance of the app coordinated through it; `None` (with a note)
+/// when there is no `redis-server` to start.
+#[cfg(feature = "redis")]
+pub async fn one_instance_coordinated_on_redis(
+    what: &str,
+) -> Option<(redis_server::RedisServer, Instances)> {
+    let server = redis_server::RedisServer::start(what)?;
+    let instances =
+        start_instances_on_redis(TestProvider::builder(), 1, &server.url, |b, redis| {
+            b.coordination(redis)
+        })
+        .await;
+    Some((server, instances))
+}
+
+/// `Authorization: Bearer …` with an access token of `provider` for [`CLIENT_ID`] and
+/// user-0003, granting `scopes`, for a minute.
+pub fn bearer(provider: &TestProvider, scopes: &[&str]) -> String {
+    let token = provider.access_token(CLIENT_ID, "user-0003", scopes, Duration::from_secs(60));
+    format!("Bearer {token}")
+}
+
 pub struct Instances {
     pub provider: TestProvider,
     pub origins: Vec<String>,
@@ -161,13 +211,11 @@ where
         .await
         .unwrap();
     for (listener, origin) in listeners.into_iter().zip(&origins) {
-        let builder = LogiLayer::builder()
-            .issuer(provider.issuer())
-            .client_id(CLIENT_ID)
-            .client_secret(CLIENT_SECRET)
-            .redirect_uri(format!("{origin}/auth/callback"))
-            .session_keys(SessionKeys::from_base64_list(SESSION_KEY).unwrap());
-        let logi = configure(builder).await.build().await.unwrap();
+        let logi = configure(layer_builder(&provider, origin))
+            .await
+            .build()
+            .await
+            .unwrap();
         let app = routes(&logi).layer(logi);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     }
@@ -267,6 +315,32 @@ impl Browser {
             &[("accept", "text/html"), ("sec-fetch-mode", "navigate")],
         )
         .await
+    }
+
+    /// A `GET` of `url` as a front end's `fetch` makes it, asking for JSON.
+    pub async fn fetch_json(&mut self, url: &str) -> Reply {
+        self.send(reqwest::Method::GET, url, &[("accept", "application/json")])
+            .await
+    }
+
+    /// A gRPC-typed `POST` of `url` (`content-type: application/grpc`), as a gRPC client's.
+    pub async fn grpc_call(&mut self, url: &str) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            url,
+            &[("content-type", "application/grpc")],
+        )
+        .await
+    }
+
+    /// The body a navigation to `url` answers with.
+    pub async fn body_of(&mut self, url: &str) -> String {
+        self.navigate(url).await.body
+    }
+
+    /// The status a navigation to `url` answers with.
+    pub async fn status_of(&mut self, url: &str) -> u16 {
+        self.navigate(url).await.status
     }
 
     pub async fn send(

@@ -7,8 +7,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{DECISION_PATH, Provider};
-use crate::testing::TestClient;
+use super::extract::Provider;
+use crate::testing::client::TestClient;
+use crate::testing::endpoint::DECISION_PATH;
 use crate::testing::grants::Authorization;
 use crate::testing::respond::{
     OAuthError, Params, RequestId, escape_html, found, html, respond, with_query,
@@ -234,7 +235,7 @@ fn access_denied() -> OAuthError {
 fn sign_in_page(
     pending: &str,
     authorization: &Authorization,
-    users: &[crate::testing::TestUser],
+    users: &[crate::testing::user::TestUser],
 ) -> Response {
     let mut buttons = String::new();
     for user in users {

@@ -1,4 +1,4 @@
-//! Client authentication at the token and revocation endpoints: `client_secret_basic`,
+//! Client authentication at the token, revocation and introspection endpoints: `client_secret_basic`,
 //! `client_secret_post`, and `none` for public clients.
 
 use axum::http::{HeaderMap, header};
@@ -6,14 +6,25 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq as _;
 
-use crate::testing::TestClient;
+use crate::testing::client::TestClient;
 use crate::testing::respond::{OAuthError, Params};
 use crate::testing::state::ProviderState;
 
 const BASIC_CHALLENGE: &str = r#"Basic realm="logi""#;
 
+/// A form a client posts to an endpoint it authenticates at: its parameters, and the client.
+pub(super) fn authenticated_form(
+    provider: &ProviderState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Params, TestClient), OAuthError> {
+    let params = Params::parse(body)?;
+    let client = authenticate(provider, headers, &params)?;
+    Ok((params, client))
+}
+
 /// The client the request authenticates as, or a 401 `invalid_client`.
-pub(super) fn authenticate(
+fn authenticate(
     provider: &ProviderState,
     headers: &HeaderMap,
     params: &Params,
@@ -108,7 +119,7 @@ fn form_decode(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::form_decode;
+    use crate::testing::routes::client_auth::form_decode;
 
     #[test]
     fn decodes_form_components() {

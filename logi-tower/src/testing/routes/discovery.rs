@@ -5,8 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
-use super::Provider;
-use crate::testing::Endpoint;
+use super::extract::Provider;
+use crate::testing::endpoint::Endpoint;
 use crate::testing::respond::json;
 
 /// `GET /.well-known/openid-configuration`.

@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Provider;
-use super::client_auth::authenticate;
-use crate::testing::respond::{OAuthError, Params, RequestId, json, no_store, respond};
+use super::client_auth::authenticated_form;
+use super::extract::Provider;
+use crate::testing::respond::{OAuthError, RequestId, json, no_store, respond};
 use crate::testing::state::ProviderState;
 
 /// `POST /oauth/introspect`: the token's claims with `active: true`, or only `active: false`
@@ -28,8 +28,7 @@ fn answer(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let params = Params::parse(body)?;
-    authenticate(provider, headers, &params)?;
+    let (params, _client) = authenticated_form(provider, headers, body)?;
     let token = params.require("token")?;
     let body = match (
         provider.verify_access_token(token),

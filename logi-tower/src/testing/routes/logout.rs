@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::Provider;
+use super::extract::Provider;
 use crate::testing::respond::{OAuthError, Params, RequestId, found, html, respond, with_query};
 use crate::testing::state::ProviderState;
 

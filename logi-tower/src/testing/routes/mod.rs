@@ -1,8 +1,10 @@
-//! The provider's HTTP endpoints, one module each.
+//! The provider's HTTP endpoints, one module each, and the router over them.
+//! Handlers read and change the state; they know nothing of the server or the facade.
 
 mod authorize;
 mod client_auth;
 mod discovery;
+mod extract;
 mod introspect;
 mod logout;
 mod revoke;
@@ -16,15 +18,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::Endpoint;
+use super::endpoint::{DECISION_PATH, Endpoint};
 use super::respond::{OAuthError, RequestId};
 use super::state::ProviderState;
-
-/// The form target of the interactive sign-in page.
-pub(crate) const DECISION_PATH: &str = "/oauth/authorize/decision";
-
-/// Shorthand for handlers' shared state.
-type Provider = axum::extract::State<Arc<ProviderState>>;
 
 /// Every route; the end-session endpoint only when enabled.
 pub(crate) fn router(state: Arc<ProviderState>) -> Router {

@@ -6,9 +6,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::Provider;
-use super::client_auth::authenticate;
-use crate::testing::respond::{OAuthError, Params, RequestId, no_store, respond};
+use super::client_auth::authenticated_form;
+use super::extract::Provider;
+use crate::testing::respond::{OAuthError, RequestId, no_store, respond};
 use crate::testing::state::ProviderState;
 
 /// `POST /oauth/revoke`: 200 with an empty body, even for unknown tokens.
@@ -26,8 +26,7 @@ fn revoke_token(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let params = Params::parse(body)?;
-    let client = authenticate(provider, headers, &params)?;
+    let (params, client) = authenticated_form(provider, headers, body)?;
     let token = params.require("token")?;
     // `token_type_hint` only speeds up a lookup; both kinds are tried whatever it says.
     let was_refresh_token = provider

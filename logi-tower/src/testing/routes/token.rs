@@ -6,10 +6,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use super::Provider;
-use super::client_auth::authenticate;
+use super::client_auth::authenticated_form;
+use super::extract::Provider;
 use crate::testing::grants::Issued;
-use crate::testing::respond::{OAuthError, Params, RequestId, json, no_store, respond};
+use crate::testing::respond::{OAuthError, RequestId, json, no_store, respond};
 use crate::testing::state::ProviderState;
 
 /// `POST /oauth/token`.
@@ -27,8 +27,7 @@ fn grant(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
-    let params = Params::parse(body)?;
-    let client = authenticate(provider, headers, &params)?;
+    let (params, client) = authenticated_form(provider, headers, body)?;
     let config = &provider.config;
     let (issued, refresh_token) = match params.require("grant_type")? {
         "authorization_code" => provider.lock().grants.redeem_code(

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Provider;
+use super::extract::Provider;
 use crate::testing::respond::{OAuthError, RequestId, json, no_store, respond};
 use crate::testing::state::ProviderState;
 
