@@ -12,9 +12,9 @@ use http::StatusCode;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::flow::pages;
 use crate::guard::{Guard, Invalid};
 use crate::layer::Auth;
+use crate::pages;
 use crate::reject::{Refusal, RequestKind, forbidden, layer_missing, refuse};
 use crate::user::{AccessToken, LogiUser, Principal};
 

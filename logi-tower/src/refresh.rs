@@ -516,9 +516,11 @@ async fn run(shared: &Web, session: &SessionData) -> Outcome {
     }
     tracing::debug!(sub = %session.sub, "refreshed the session's tokens");
     Ok(Arc::new(Refreshed {
-        issued_at: crate::flow::unix_now(),
+        issued_at: crate::clock::unix_now(),
         finished: Instant::now(),
-        expires_in: tokens.expires_in.unwrap_or(crate::flow::DEFAULT_EXPIRES_IN),
+        expires_in: tokens
+            .expires_in
+            .unwrap_or(crate::provider::DEFAULT_EXPIRES_IN),
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
         id_token: tokens.id_token,

@@ -8,10 +8,10 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICA
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
 use crate::VerifyErrorKind;
-use crate::flow::pages;
 #[cfg(feature = "axum")]
 use crate::guard::Denial;
 use crate::layer::{Auth, CredentialError};
+use crate::pages;
 
 /// Who is asking, as far as the response's shape is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

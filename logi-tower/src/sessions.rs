@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::flow::unix_now;
+use crate::clock::unix_now;
 use crate::layer::{Auth, Shared, Web};
 use crate::session::signout::Whose;
 use crate::{LogiLayer, SessionId, StoreError};

@@ -156,7 +156,7 @@ mod tests {
         const DAY: Duration = Duration::from_secs(24 * 3600);
         let sealer = Sealer::new(&SessionKeys::new(vec![vec![7; 32]]).unwrap());
         let sessions = Sessions::new(sealer, DAY, 7 * DAY, None);
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let mut data: SessionData = serde_json::from_value(serde_json::json!({
             "iss": "https://issuer.example", "sub": "user-0001", "at": "access-token",
             "at_exp": now + 900, "created": now, "seen": now,

@@ -198,8 +198,12 @@ async fn complete(
         at: tokens.access_token.expose().to_owned(),
         at_iat: now,
         at_exp: now.saturating_add(
-            i64::try_from(tokens.expires_in.unwrap_or(super::DEFAULT_EXPIRES_IN))
-                .unwrap_or(i64::MAX),
+            i64::try_from(
+                tokens
+                    .expires_in
+                    .unwrap_or(crate::provider::DEFAULT_EXPIRES_IN),
+            )
+            .unwrap_or(i64::MAX),
         ),
         rt: tokens.refresh_token.as_ref().map(|t| t.expose().to_owned()),
         idt: Some(id_token.expose().to_owned()),

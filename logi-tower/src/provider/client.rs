@@ -95,6 +95,10 @@ impl fmt::Display for CallError {
     }
 }
 
+/// Assumed access-token lifetime when a token response has no `expires_in`: short, so the
+/// token is refreshed early rather than used past its real expiry.
+pub(crate) const DEFAULT_EXPIRES_IN: u64 = 300;
+
 /// A successful token response. Tokens are held as [`Secret`]s.
 #[derive(Deserialize)]
 pub(crate) struct TokenResponse {

@@ -50,7 +50,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::data::SessionData;
 use super::manager::Loaded;
 use super::store::{DynCoordination, StoreError};
-use crate::flow::unix_now_ms;
+use crate::clock::unix_now_ms;
 use crate::layer::Web;
 
 /// Most users and provider sessions the in-memory denylist holds (and as many session ids), and
@@ -410,7 +410,7 @@ impl Web {
             };
             return self.deny(whose).await;
         };
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let until = data.created.saturating_add(self.sign_outs.keep);
         match &self.coordination {
             Some(coordination) => {
@@ -477,7 +477,7 @@ impl Web {
         now: i64,
     ) -> Result<Jti, StoreError> {
         let key = format!("jti:{}", hash(jti));
-        let holder = crate::flow::random_token(16);
+        let holder = crate::random::random_token(16);
         let ttl = Duration::from_secs(until.saturating_sub(now).max(1).cast_unsigned());
         let new = match &self.coordination {
             Some(coordination) => {

@@ -507,5 +507,5 @@ impl CoordinationChoice {
 
 /// The current Unix time in seconds.
 pub(crate) fn unix_now() -> i64 {
-    crate::flow::unix_now()
+    crate::clock::unix_now()
 }
