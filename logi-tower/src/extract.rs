@@ -13,9 +13,9 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::guard::{Guard, Invalid};
-use crate::layer::Auth;
 use crate::pages;
 use crate::reject::{Refusal, RequestKind, forbidden, layer_missing, refuse};
+use crate::state::Auth;
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use tonic::{Request, Status};
 
 use crate::guard::Requirement;
-use crate::layer::{Auth, CredentialError};
+use crate::state::{Auth, CredentialError};
 use crate::user::Principal;
 use crate::{LogiUser, VerifyErrorKind};
 

@@ -65,6 +65,7 @@ mod secret;
 mod service;
 pub(crate) mod session;
 mod sessions;
+mod state;
 mod user;
 pub mod verify;
 #[cfg(feature = "webhooks")]

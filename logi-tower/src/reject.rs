@@ -10,8 +10,8 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 use crate::VerifyErrorKind;
 #[cfg(feature = "axum")]
 use crate::guard::Denial;
-use crate::layer::{Auth, CredentialError};
 use crate::pages;
+use crate::state::{Auth, CredentialError};
 
 /// Who is asking, as far as the response's shape is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -108,48 +108,12 @@ impl PendingSession {
     }
 }
 
-/// Whether `path` may be a completion form: a local path (as `return_to` must be) that is not
-/// one of the layer's own routes.
-pub(crate) fn is_completion_path(paths: &crate::Paths, path: &str) -> bool {
-    let route = path.split(['?', '#']).next().unwrap_or_default();
-    crate::flow::is_local_path(path)
-        && ![
-            &paths.login,
-            &paths.callback,
-            &paths.logout,
-            &paths.me,
-            &paths.challenge,
-        ]
-        .iter()
-        .any(|own| own.as_ref() == route)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::cookie::{Sealer, SessionKeys};
     use crate::session::data::Pending;
     use crate::session::manager::{Loaded, Sessions};
-
-    #[test]
-    fn completion_paths_are_local_and_not_the_layers_own() {
-        let paths = crate::Paths::default();
-        for ok in ["/welcome", "/signup?step=1", "/auth/welcome"] {
-            assert!(is_completion_path(&paths, ok), "{ok}");
-        }
-        for bad in [
-            "welcome",
-            "//evil.example/welcome",
-            "https://evil.example/",
-            "/\\evil.example",
-            "/auth/login",
-            "/auth/login?return_to=/",
-            "/auth/me",
-            "",
-        ] {
-            assert!(!is_completion_path(&paths, bad), "{bad}");
-        }
-    }
 
     #[test]
     fn a_pending_session_ends_with_its_completion_window() {

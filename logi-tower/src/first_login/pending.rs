@@ -20,8 +20,8 @@ use crate::clock::unix_now;
 #[cfg(feature = "axum")]
 use crate::extract::{LogiRejection, already_signed_in, cross_site, layer_missing_for, refused};
 use crate::flow::same_origin;
-use crate::layer::{Auth, Shared};
 use crate::session::manager::SaveError;
+use crate::state::{Auth, Shared};
 
 /// A sign-in waiting for the app's first-login completion: what the app's completion form needs
 /// (see [`first_login`](crate::first_login)). An axum extractor (feature `axum`); on any other

@@ -8,16 +8,17 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq as _;
 
 use super::pages::ErrorPage;
+use super::return_to::is_completion_path;
 use super::transaction::{self, Transaction};
 use super::{query_param, unix_now_ms};
 use crate::Checks;
-use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path};
-use crate::layer::Web;
+use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook};
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
 use crate::session::cookie::RequestCookies;
 use crate::session::data::{Pending, SessionData};
 use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
+use crate::state::Web;
 
 /// Claims about the protocol rather than the user: not kept as identity claims.
 const PROTOCOL_CLAIMS: [&str; 15] = [

@@ -12,7 +12,6 @@ pub(crate) use logout::same_origin;
 pub(crate) use me::me;
 mod return_to;
 mod transaction;
-pub(crate) use return_to::is_safe as is_local_path;
 
 use bytes::Bytes;
 use http::header::ALLOW;
@@ -21,9 +20,9 @@ use http::{HeaderValue, Method, Response, StatusCode};
 
 // The flow's files name these through `super::`; they live at the bottom level.
 pub(crate) use crate::clock::{unix_now, unix_now_ms};
-use crate::layer::Web;
 pub(crate) use crate::pages;
 pub(crate) use crate::random::random_token;
+use crate::state::Web;
 
 /// One of the layer's own routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
