@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::bearer::TokenCache;
-use crate::config::{Checked, ConfigError, LogiLayerBuilder};
+use crate::config::{Checked, ConfigError, LogiLayerBuilder, TokenAuthMethod};
 use crate::opaque::Opaque;
-use crate::provider::{Jwks, OidcClient, ProviderMetadata};
+use crate::provider::{ClientAuth, Jwks, OidcClient, ProviderMetadata};
 use crate::refresh::Refresher;
 use crate::require::RequireLoginLayer;
 use crate::service::Logi;
@@ -108,7 +108,7 @@ impl LogiLayerBuilder {
                 metadata: metadata.clone(),
                 client_id: b.client_id.clone().unwrap_or_default(),
                 client_secret: b.client_secret.clone(),
-                auth_method: b.token_auth,
+                auth_method: client_auth(b.token_auth),
             };
             Opaque::new(
                 client,
@@ -138,7 +138,7 @@ impl LogiLayerBuilder {
                     metadata,
                     client_id: web.client_id,
                     client_secret: b.client_secret.clone(),
-                    auth_method: b.token_auth,
+                    auth_method: client_auth(b.token_auth),
                 },
                 redirect_uri: web.redirect_uri,
                 verifier,
@@ -176,5 +176,13 @@ impl<S> Layer<S> for LogiLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         Logi::new(inner, Arc::clone(&self.shared))
+    }
+}
+
+/// The provider client's view of the builder's [`TokenAuthMethod`].
+fn client_auth(method: TokenAuthMethod) -> ClientAuth {
+    match method {
+        TokenAuthMethod::ClientSecretBasic => ClientAuth::SecretBasic,
+        TokenAuthMethod::ClientSecretPost => ClientAuth::SecretPost,
     }
 }
