@@ -12,7 +12,11 @@ use crate::provider::{
     DEFAULT_ISSUER, DiscoveryError, HttpClient, is_loopback, is_secure_or_loopback,
 };
 use crate::session::cookie::{SessionKeyError, SessionKeys};
-use crate::session::store::{Coordination, CoordinationChoice, SessionStore, StoreChoice};
+use crate::session::store::{Coordination, SessionStore};
+
+mod store;
+
+use self::store::{CoordinationChoice, StoreChoice};
 
 /// The scopes requested when none are configured.
 pub const DEFAULT_SCOPES: &str = "openid profile:basic email";
