@@ -77,7 +77,7 @@
 //! # Ok(()) }
 //! ```
 
-mod hook;
+pub(crate) mod hook;
 mod pending;
 
 use std::time::Duration;
@@ -86,33 +86,16 @@ pub(crate) use hook::{HookFailure, SignInHook};
 pub use hook::{SignIn, SignInDecision};
 pub use pending::{Completed, CompletionError, CompletionErrorKind, PendingSignup};
 
-use crate::session::data::SessionData;
-use crate::session::manager::Handle;
-
 /// How long a pending session waits for the app's completion by default: 30 minutes after the
 /// sign-in, then it ends and the user signs in again
 /// ([`LogiLayerBuilder::completion_window`](crate::LogiLayerBuilder::completion_window)).
 pub const COMPLETION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// A pending session, as the layer loaded it for a request.
-pub(crate) struct PendingSession {
-    pub(crate) data: SessionData,
-    /// Where to write it back when completed.
-    pub(crate) handle: Handle,
-}
-
-impl PendingSession {
-    /// The app's completion form.
-    pub(crate) fn path(&self) -> &str {
-        self.data.pending.as_ref().map_or("/", |p| p.path.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::cookie::{Sealer, SessionKeys};
-    use crate::session::data::Pending;
+    use crate::session::data::{Pending, SessionData};
     use crate::session::manager::{Loaded, Sessions};
 
     #[test]

@@ -14,14 +14,13 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
-use super::PendingSession;
 use crate::claims;
 use crate::clock::unix_now;
 #[cfg(feature = "axum")]
 use crate::extract::{LogiRejection, already_signed_in, cross_site, layer_missing_for, refused};
 use crate::flow::same_origin;
 use crate::session::manager::SaveError;
-use crate::state::{Auth, Shared};
+use crate::state::{Auth, PendingSession, Shared};
 
 /// A sign-in waiting for the app's first-login completion: what the app's completion form needs
 /// (see [`first_login`](crate::first_login)). An axum extractor (feature `axum`); on any other

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::bearer::TokenCache;
 use crate::config::Paths;
-use crate::first_login::{PendingSession, SignInHook};
+use crate::first_login::hook::SignInHook;
 use crate::opaque::Opaque;
 use crate::provider::OidcClient;
 use crate::refresh::Refresher;
@@ -116,6 +116,20 @@ impl Auth {
             credential_error: Some(CredentialError::Malformed(why)),
             ..Self::new(shared, None)
         }
+    }
+}
+
+/// A pending session, as the layer loaded it for a request.
+pub(crate) struct PendingSession {
+    pub(crate) data: SessionData,
+    /// Where to write it back when completed.
+    pub(crate) handle: Handle,
+}
+
+impl PendingSession {
+    /// The app's completion form.
+    pub(crate) fn path(&self) -> &str {
+        self.data.pending.as_ref().map_or("/", |p| p.path.as_str())
     }
 }
 
