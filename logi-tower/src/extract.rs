@@ -12,10 +12,10 @@ use http::StatusCode;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::flow::pages;
 use crate::guard::{Guard, Invalid};
-use crate::layer::Auth;
+use crate::pages;
 use crate::reject::{Reason, RequestKind, forbidden, layer_missing, refuse};
+use crate::state::Auth;
 use crate::user::{AccessToken, LogiUser, Principal};
 
 /// Why an extractor refused the request.

@@ -34,8 +34,8 @@ use tonic::{Code, Request, Status};
 
 use crate::LogiUser;
 use crate::guard::Requirement;
-use crate::layer::Auth;
 use crate::reject::{Refusal, grpc_status};
+use crate::state::Auth;
 use crate::user::Principal;
 
 /// The signed-in user of a tonic request.

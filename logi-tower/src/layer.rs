@@ -1,26 +1,23 @@
-//! [`LogiLayer`]: the one layer an app adds.
+//! [`LogiLayer`]: the one layer an app adds, and how it is built from checked settings.
+//! Owns the `Layer` and the building of the runtime state (`state/`); must not hold that state
+//! or decide about requests (`service.rs` does).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tower_layer::Layer;
-use url::Url;
 
 use crate::bearer::TokenCache;
-use crate::config::{Checked, ConfigError, LogiLayerBuilder, Paths};
-use crate::first_login::{PendingSession, SignInHook};
+use crate::config::{Checked, ConfigError, LogiLayerBuilder, TokenAuthMethod};
 use crate::opaque::Opaque;
-use crate::provider::{Jwks, OidcClient, ProviderMetadata};
+use crate::provider::{ClientAuth, Jwks, OidcClient, ProviderMetadata};
 use crate::refresh::Refresher;
 use crate::require::RequireLoginLayer;
 use crate::service::Logi;
 use crate::session::cookie::Sealer;
-use crate::session::data::SessionData;
-use crate::session::manager::{Handle, Sessions};
+use crate::session::manager::Sessions;
 use crate::session::signout::SignOuts;
-use crate::session::store::DynCoordination;
-use crate::user::Principal;
+use crate::state::{Shared, Web};
 use crate::{AccessTokenVerifier, IdTokenVerifier};
 
 /// Signs users in with logi and attaches them to requests.
@@ -47,111 +44,6 @@ impl fmt::Debug for LogiLayer {
             .field("redirect_uri", &web.map(|w| w.redirect_uri.as_str()))
             .finish_non_exhaustive()
     }
-}
-
-/// Everything the layer's services share.
-pub(crate) struct Shared {
-    /// The issuer tokens carry.
-    pub(crate) issuer: String,
-    /// The browser sign-in; `None` for a layer that only accepts bearer tokens.
-    pub(crate) web: Option<Web>,
-    /// Bearer tokens: verification and the cache of verified tokens.
-    pub(crate) access_tokens: AccessTokenVerifier,
-    pub(crate) token_cache: TokenCache,
-    /// Opaque (non-JWT) bearer tokens are validated with the provider when this is set.
-    pub(crate) opaque: Option<Opaque>,
-}
-
-impl Shared {
-    /// The browser sign-in, for code that only runs when there is one (sessions exist only
-    /// with it).
-    pub(crate) fn web(&self) -> &Web {
-        self.web
-            .as_ref()
-            .expect("sessions exist only with the browser sign-in")
-    }
-
-    /// Where a signed-out browser is sent, when the layer signs users in.
-    pub(crate) fn login_path(&self) -> Option<&str> {
-        self.web.as_ref().map(|web| &*web.paths.login)
-    }
-}
-
-/// The browser sign-in: the flow's settings, sessions and refresh.
-pub(crate) struct Web {
-    pub(crate) redirect_uri: Url,
-    pub(crate) client: OidcClient,
-    pub(crate) verifier: IdTokenVerifier,
-    pub(crate) sessions: Sessions,
-    pub(crate) transactions: Sealer,
-    pub(crate) paths: Paths,
-    /// Served at `/.well-known/logi-verification.txt` when set.
-    pub(crate) domain_verification: Option<String>,
-    pub(crate) scope: String,
-    pub(crate) public_origin: String,
-    pub(crate) post_logout_redirect: Url,
-    pub(crate) trust_forwarded: bool,
-    pub(crate) refresher: Refresher,
-    pub(crate) refresh_margin: Duration,
-    /// Shared with the app's other instances, when it has several.
-    pub(crate) coordination: Option<Arc<dyn DynCoordination>>,
-    /// The app's first-login hook, called before a sign-in's session is written.
-    pub(crate) sign_in_hook: Option<SignInHook>,
-    /// How long a pending sign-in waits for the app's completion.
-    pub(crate) completion_window: Duration,
-    /// Sign-outs from the server and logout tokens seen, when there is no coordination.
-    pub(crate) sign_outs: SignOuts,
-}
-
-/// What the layer attaches to every request: its settings and, when signed in, the user.
-#[derive(Clone)]
-pub(crate) struct Auth {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) principal: Option<Arc<Principal>>,
-    /// Set when the session could not be refreshed for now (the provider is unreachable) and
-    /// its access token has expired: a request that needs the user gets 503, retry after this.
-    pub(crate) unavailable: Option<Duration>,
-    /// Why the bearer token the request presented was not accepted.
-    pub(crate) credential_error: Option<CredentialError>,
-    /// A session waiting for the app's first-login completion (no principal meanwhile).
-    pub(crate) pending: Option<Arc<PendingSession>>,
-}
-
-impl Auth {
-    pub(crate) fn new(shared: Arc<Shared>, principal: Option<Arc<Principal>>) -> Self {
-        Self {
-            shared,
-            principal,
-            unavailable: None,
-            credential_error: None,
-            pending: None,
-        }
-    }
-
-    /// A session waiting for the app's first-login completion: nobody is signed in.
-    pub(crate) fn pending(shared: Arc<Shared>, data: SessionData, handle: Handle) -> Self {
-        Self {
-            pending: Some(Arc::new(PendingSession { data, handle })),
-            ..Self::new(shared, None)
-        }
-    }
-
-    /// A request whose `Authorization` header cannot be used.
-    pub(crate) fn malformed(shared: Arc<Shared>, why: &'static str) -> Self {
-        Self {
-            credential_error: Some(CredentialError::Malformed(why)),
-            ..Self::new(shared, None)
-        }
-    }
-}
-
-/// A bearer token that was presented and refused.
-#[derive(Clone, Debug)]
-pub(crate) enum CredentialError {
-    /// The `Authorization` header cannot be used.
-    Malformed(&'static str),
-    /// The token failed verification.
-    Invalid(crate::VerifyError),
 }
 
 impl LogiLayer {
@@ -214,7 +106,7 @@ impl LogiLayerBuilder {
                 metadata: metadata.clone(),
                 client_id: b.client_id.clone().unwrap_or_default(),
                 client_secret: b.client_secret.clone(),
-                auth_method: b.token_auth,
+                auth_method: client_auth(b.token_auth),
             };
             Opaque::new(
                 client,
@@ -244,7 +136,7 @@ impl LogiLayerBuilder {
                     metadata,
                     client_id: web.client_id,
                     client_secret: b.client_secret.clone(),
-                    auth_method: b.token_auth,
+                    auth_method: client_auth(b.token_auth),
                 },
                 redirect_uri: web.redirect_uri,
                 verifier,
@@ -282,5 +174,13 @@ impl<S> Layer<S> for LogiLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         Logi::new(inner, Arc::clone(&self.shared))
+    }
+}
+
+/// The provider client's view of the builder's [`TokenAuthMethod`].
+fn client_auth(method: TokenAuthMethod) -> ClientAuth {
+    match method {
+        TokenAuthMethod::ClientSecretBasic => ClientAuth::SecretBasic,
+        TokenAuthMethod::ClientSecretPost => ClientAuth::SecretPost,
     }
 }

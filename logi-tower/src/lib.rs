@@ -42,6 +42,7 @@ mod bearer;
 mod body;
 pub mod button;
 mod claims;
+mod clock;
 mod config;
 #[cfg(feature = "axum")]
 mod extract;
@@ -54,7 +55,9 @@ pub mod grpc;
 mod guard;
 mod layer;
 mod opaque;
+mod pages;
 pub mod provider;
+mod random;
 mod refresh;
 mod reject;
 mod require;
@@ -62,6 +65,7 @@ mod secret;
 mod service;
 pub(crate) mod session;
 mod sessions;
+mod state;
 mod user;
 pub mod verify;
 #[cfg(feature = "webhooks")]
@@ -125,7 +129,7 @@ pub mod __private {
     pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
         layer.shared.web.as_ref().is_some_and(|web| {
             matches!(
-                web.sessions.load_sealed(headers, crate::flow::unix_now()),
+                web.sessions.load_sealed(headers, crate::clock::unix_now()),
                 Loaded::Valid { data, .. } if data.pending.is_none()
             )
         })

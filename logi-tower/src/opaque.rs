@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use crate::VerifiedAccessToken;
-use crate::layer::Shared;
+use crate::bearer::TokenCache;
 use crate::provider::{CallError, OidcClient};
 use crate::user::Principal;
 use crate::verify::{VerifyError, VerifyErrorKind as Kind};
@@ -145,17 +145,25 @@ impl Opaque {
     }
 }
 
+/// What a validation needs from the layer's state, which implements it: this validator, the
+/// issuer, and the bearer-token cache a validation fills. This module names no layer type.
+pub(crate) trait Owner: Send + Sync + 'static {
+    fn opaque(&self) -> Option<&Opaque>;
+    fn issuer(&self) -> &str;
+    fn token_cache(&self) -> &TokenCache;
+}
+
 /// Retires a validation's in-flight entry when dropped: when it finished, and also when its
 /// task panicked, so that a later request asks the provider again rather than waiting on a
 /// validation that will never end.
-struct Flight {
-    shared: Arc<Shared>,
+struct Flight<S: Owner> {
+    shared: Arc<S>,
     key: Key,
 }
 
-impl Drop for Flight {
+impl<S: Owner> Drop for Flight<S> {
     fn drop(&mut self) {
-        if let Some(opaque) = &self.shared.opaque {
+        if let Some(opaque) = self.shared.opaque() {
             opaque
                 .in_flight
                 .lock()
@@ -167,10 +175,9 @@ impl Drop for Flight {
 
 /// Validates an opaque token with the provider (see the module docs): from a refusal
 /// remembered, from a validation of the same token in flight, or by asking.
-pub(crate) async fn validate(shared: &Arc<Shared>, token: &str, now: i64) -> Outcome {
+pub(crate) async fn validate<S: Owner>(shared: &Arc<S>, token: &str, now: i64) -> Outcome {
     let opaque = shared
-        .opaque
-        .as_ref()
+        .opaque()
         .expect("opaque tokens are validated only when enabled");
     let key: Key = digest::digest(&digest::SHA256, token.as_bytes())
         .as_ref()
@@ -200,15 +207,15 @@ pub(crate) async fn validate(shared: &Arc<Shared>, token: &str, now: i64) -> Out
                 // (and the requests waiting for it) with it.
                 tokio::spawn(async move {
                     let shared = Arc::clone(&flight.shared);
-                    let opaque = shared.opaque.as_ref().expect("enabled");
-                    let outcome = ask(opaque, &shared.issuer, &token, now).await;
+                    let opaque = shared.opaque().expect("enabled");
+                    let outcome = ask(opaque, shared.issuer(), &token, now).await;
                     match &outcome {
                         Ok(verified) => {
                             // In the token cache before the flight retires: the next request
                             // finds it there.
                             let bearer = crate::bearer::key(&token);
                             let principal = Principal::from_access_token(verified.clone(), token);
-                            shared.token_cache.insert(
+                            shared.token_cache().insert(
                                 bearer.key,
                                 verified.expires_at,
                                 Arc::new(principal),

@@ -38,10 +38,12 @@ use tokio::sync::watch;
 
 use crate::Checks;
 use crate::Secret;
-use crate::layer::{Shared, Web};
 use crate::provider::CallError;
+use crate::provider::OidcClient;
+use crate::session::cookie::Sealer;
 use crate::session::data::SessionData;
 use crate::session::store::DynCoordination;
+use crate::verify::IdTokenVerifier;
 
 /// How long a waiting request waits for a refresh in flight before treating it as transient.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -77,6 +79,17 @@ pub(crate) enum Failure {
 
 type Outcome = Result<Arc<Refreshed>, Failure>;
 
+/// What a refresh needs from the layer's state, which implements it: the refresher, the provider
+/// client and ID-token verifier, the coordination, and the sealer of the successor records it
+/// shares there. This module names no layer type.
+pub(crate) trait Source: Send + Sync + 'static {
+    fn refresher(&self) -> &Refresher;
+    fn client(&self) -> &OidcClient;
+    fn verifier(&self) -> &IdTokenVerifier;
+    fn coordination(&self) -> Option<&Arc<dyn DynCoordination>>;
+    fn records(&self) -> &Sealer;
+}
+
 /// Refresh coordination shared by every request of one layer (see the module docs).
 pub(crate) struct Refresher {
     in_flight: Mutex<HashMap<[u8; 32], watch::Receiver<Option<Outcome>>>>,
@@ -101,11 +114,11 @@ fn key(refresh_token: &str) -> [u8; 32] {
 
 /// The outcome of refreshing `session`'s tokens: from the successor cache, from a refresh
 /// already in flight, or from a new one.
-pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outcome {
+pub(crate) async fn refresh<S: Source>(shared: &Arc<S>, session: &SessionData) -> Outcome {
     let Some(refresh_token) = session.rt.as_deref() else {
         return Err(Failure::Conclusive);
     };
-    let refresher = &shared.web().refresher;
+    let refresher = shared.refresher();
     let key = key(refresh_token);
     if let Some(outcome) = refresher.successor(&key) {
         return outcome;
@@ -132,7 +145,7 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
                 let shared = Arc::clone(shared);
                 let session = session.clone();
                 tokio::spawn(async move {
-                    let outcome = coordinated(shared.web(), &session, &key).await;
+                    let outcome = coordinated(&*shared, &session, &key).await;
                     flight.land(outcome);
                 });
                 rx
@@ -150,29 +163,26 @@ pub(crate) async fn refresh(shared: &Arc<Shared>, session: &SessionData) -> Outc
 /// are answered and the in-flight entry retired: with the outcome ([`land`](Self::land)), or,
 /// when the task is dropped without one (it panicked or was cancelled), with a transient
 /// failure, so the session's next request starts a new refresh.
-struct Flight {
-    shared: Arc<Shared>,
+struct Flight<S: Source> {
+    shared: Arc<S>,
     key: [u8; 32],
     tx: Option<watch::Sender<Option<Outcome>>>,
 }
 
-impl Flight {
+impl<S: Source> Flight<S> {
     fn land(mut self, outcome: Outcome) {
         self.finish(outcome);
     }
 
     fn finish(&mut self, outcome: Outcome) {
         if let Some(tx) = self.tx.take() {
-            self.shared
-                .web()
-                .refresher
-                .finish(self.key, outcome.clone());
+            self.shared.refresher().finish(self.key, outcome.clone());
             let _ = tx.send(Some(outcome));
         }
     }
 }
 
-impl Drop for Flight {
+impl<S: Source> Drop for Flight<S> {
     fn drop(&mut self) {
         if self.tx.is_some() {
             tracing::error!(
@@ -298,8 +308,8 @@ impl Refresher {
 
 /// The outcome of refreshing `session`, agreed with the app's other instances when there is a
 /// [`Coordination`](crate::Coordination) (see the module docs); else [`run`] alone.
-async fn coordinated(web: &Web, session: &SessionData, key: &[u8; 32]) -> Outcome {
-    let Some(coordination) = &web.coordination else {
+async fn coordinated(web: &impl Source, session: &SessionData, key: &[u8; 32]) -> Outcome {
+    let Some(coordination) = web.coordination() else {
         return run(web, session).await;
     };
     let name = hex(key);
@@ -310,7 +320,7 @@ async fn coordinated(web: &Web, session: &SessionData, key: &[u8; 32]) -> Outcom
     let holder = holder_id();
     // The lock outlives the longest refresh (the token call, then perhaps a JWKS fetch to check
     // the new ID token), so it never lapses while its holder is still at the provider.
-    let lock_ttl = web.client.http.timeout() * 2 + Duration::from_secs(5);
+    let lock_ttl = web.client().http.timeout() * 2 + Duration::from_secs(5);
     let unreachable = |error: &crate::StoreError| {
         tracing::warn!(%error, "cannot coordinate a token refresh with the other instances; not refreshing now");
         Err(Failure::Transient { retry_after: None })
@@ -361,7 +371,7 @@ async fn coordinated(web: &Web, session: &SessionData, key: &[u8; 32]) -> Outcom
         None => {
             let outcome = run(web, session).await;
             if let Some(sealed) = seal_record(web, &record, &outcome) {
-                let keep = web.refresher.keep_successors;
+                let keep = web.refresher().keep_successors;
                 if let Err(error) = coordination.insert(&record, sealed.as_bytes(), keep).await {
                     // This instance has the new tokens; the others will find the session's
                     // refresh token spent. Nothing better can be done now.
@@ -399,7 +409,7 @@ fn unix_millis() -> u128 {
 
 /// The outcome, sealed with the session keys and bound to its record's name; `None` for a
 /// transient failure (the next request tries again).
-fn seal_record(web: &Web, name: &str, outcome: &Outcome) -> Option<String> {
+fn seal_record(web: &impl Source, name: &str, outcome: &Outcome) -> Option<String> {
     let record = match outcome {
         Ok(tokens) => Record::Tokens {
             issued_at: tokens.issued_at,
@@ -414,15 +424,15 @@ fn seal_record(web: &Web, name: &str, outcome: &Outcome) -> Option<String> {
         Err(Failure::Transient { .. }) => return None,
     };
     let json = serde_json::to_vec(&record).ok()?;
-    Some(web.transactions.seal(name, &json))
+    Some(web.records().seal(name, &json))
 }
 
 /// Another instance's outcome; `None` when the record cannot be opened (sealed with keys this
 /// instance does not have, or damaged), which is treated as no record.
-fn open_record(web: &Web, name: &str, sealed: &[u8]) -> Option<Outcome> {
+fn open_record(web: &impl Source, name: &str, sealed: &[u8]) -> Option<Outcome> {
     let opened = std::str::from_utf8(sealed)
         .ok()
-        .and_then(|sealed| web.transactions.open(name, sealed));
+        .and_then(|sealed| web.records().open(name, sealed));
     let Some(record) = opened.and_then(|json| serde_json::from_slice::<Record>(&json).ok()) else {
         tracing::warn!("ignoring a refresh record this instance cannot open");
         return None;
@@ -472,9 +482,9 @@ fn holder_id() -> [u8; 16] {
 }
 
 /// One refresh at the provider, with the returned ID token checked.
-async fn run(shared: &Web, session: &SessionData) -> Outcome {
+async fn run(shared: &impl Source, session: &SessionData) -> Outcome {
     let refresh_token = session.rt.as_deref().unwrap_or_default();
-    let tokens = match shared.client.refresh(refresh_token).await {
+    let tokens = match shared.client().refresh(refresh_token).await {
         Ok(tokens) => tokens,
         Err(error) => {
             let request_id = error.provider_error().and_then(|e| e.request_id.clone());
@@ -495,7 +505,7 @@ async fn run(shared: &Web, session: &SessionData) -> Outcome {
         if let Some(nonce) = &session.nonce {
             checks = checks.nonce_if_present(nonce);
         }
-        match shared.verifier.verify(id_token.expose(), &checks).await {
+        match shared.verifier().verify(id_token.expose(), &checks).await {
             Ok(verified) if verified.subject() == session.sub => {}
             Ok(_) => {
                 tracing::warn!(sub = %session.sub, "a refreshed ID token names another user; the session ends");
@@ -516,9 +526,11 @@ async fn run(shared: &Web, session: &SessionData) -> Outcome {
     }
     tracing::debug!(sub = %session.sub, "refreshed the session's tokens");
     Ok(Arc::new(Refreshed {
-        issued_at: crate::flow::unix_now(),
+        issued_at: crate::clock::unix_now(),
         finished: Instant::now(),
-        expires_in: tokens.expires_in.unwrap_or(crate::flow::DEFAULT_EXPIRES_IN),
+        expires_in: tokens
+            .expires_in
+            .unwrap_or(crate::provider::DEFAULT_EXPIRES_IN),
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
         id_token: tokens.id_token,

@@ -8,8 +8,8 @@ use tower_service::Service;
 
 use crate::body::LogiBody;
 use crate::future::ResponseFuture;
-use crate::layer::Auth;
 use crate::reject::{layer_missing, refuse};
+use crate::state::Auth;
 
 /// Refuses requests that carry no signed-in user, in the shape the caller understands: a browser
 /// navigation is sent to sign in (and comes back afterwards), an API call gets 401 with

@@ -11,12 +11,12 @@ use crate::bearer::{self, Presented};
 use crate::body::LogiBody;
 use crate::flow::{self, Route, unix_now};
 use crate::future::{Deferred, ResponseFuture};
-use crate::layer::{Auth, CredentialError, Shared, Web};
 use crate::refresh::{self, Failure};
 use crate::reject::DEFAULT_RETRY_AFTER;
 use crate::session::data::SessionData;
 use crate::session::manager::{Handle, Loaded, Sessions};
 use crate::session::signout::TokenOwner;
+use crate::state::{Auth, CredentialError, Shared, Web};
 use crate::user::Principal;
 use crate::{VerifiedAccessToken, VerifyError, VerifyErrorKind};
 
@@ -149,10 +149,10 @@ where
         };
         // Sessions ended from the server (back-channel logout, `LogiSessions`) reach sealed
         // cookies through a denylist: the instances' coordination, asked before the service...
-        if matches!(loaded, Loaded::Valid { .. }) && web.screens_shared() {
+        if matches!(loaded, Loaded::Valid { .. }) && web.ending().screens_shared() {
             let mut inner = self.take_ready_inner();
             return ResponseFuture::deferred(Box::pin(async move {
-                let loaded = shared.web().screen_shared(loaded).await;
+                let loaded = shared.web().ending().screen_shared(loaded).await;
                 let (auth, set_cookies) = resolve(shared, loaded, now).await;
                 if route_me {
                     return Deferred::Own(flow::me(&auth, set_cookies));
@@ -254,7 +254,7 @@ impl<S> Logi<S> {
                 .shared
                 .web
                 .as_ref()
-                .is_some_and(Web::screens_tokens_shared);
+                .is_some_and(|web| web.ending().screens_tokens_shared());
         if !shared_check {
             return self.answer(request, withdrawn_here(auth, now), route_me);
         }
@@ -273,7 +273,7 @@ impl<S> Logi<S> {
 /// `auth` with its bearer token refused when this process's sign-outs withdrew it.
 fn withdrawn_here(auth: Auth, now: i64) -> Auth {
     let withdrawn = match (&auth.principal, &auth.shared.web) {
-        (Some(principal), Some(web)) if !web.screens_tokens_shared() => web
+        (Some(principal), Some(web)) if !web.ending().screens_tokens_shared() => web
             .sign_outs
             .token_signed_out(&TokenOwner::of(principal), now),
         _ => false,
@@ -289,8 +289,9 @@ fn withdrawn_here(auth: Auth, now: i64) -> Auth {
 /// the coordination cannot be asked (fail closed: 503).
 async fn withdrawn_shared(auth: Auth) -> Auth {
     let checked = match (&auth.principal, &auth.shared.web) {
-        (Some(principal), Some(web)) if web.screens_tokens_shared() => {
-            web.token_signed_out_shared(&TokenOwner::of(principal))
+        (Some(principal), Some(web)) if web.ending().screens_tokens_shared() => {
+            web.ending()
+                .token_signed_out_shared(&TokenOwner::of(principal))
                 .await
         }
         _ => Ok(false),

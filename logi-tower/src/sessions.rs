@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::flow::unix_now;
-use crate::layer::{Auth, Shared, Web};
+use crate::clock::unix_now;
 use crate::session::signout::Whose;
+use crate::state::{Auth, Shared, Web};
 use crate::{LogiLayer, SessionId, StoreError};
 
 /// The sessions of [`LogiLayer`]'s users, for an app's "your devices" page, an admin's "sign
@@ -198,6 +198,7 @@ impl LogiSessions {
 
     async fn end_whose(&self, whose: Whose<'_>) -> Result<Option<usize>, SessionsError> {
         self.web()?
+            .ending()
             .end_sessions(whose)
             .await
             .map_err(SessionsError::unavailable)

@@ -142,25 +142,6 @@ impl<C: DeserializeOwned + Send + Sync + 'static> LogiUser<C> {
     }
 }
 
-impl LogiUser {
-    /// The signed-in user [`LogiLayer`](crate::LogiLayer) attached to a request, for tower
-    /// stacks without axum's extractors; `None` when signed out or without the layer. Its claims
-    /// are logi's [`StandardClaims`]; use [`claims_as`](Self::claims_as) for your own.
-    ///
-    /// ```
-    /// # fn f(request: http::Request<()>) {
-    /// if let Some(user) = logi::LogiUser::from_extensions(request.extensions()) {
-    ///     println!("{}", user.sub());
-    /// }
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
-        let auth = extensions.get::<crate::layer::Auth>()?;
-        auth.principal.clone().and_then(|p| Self::new(p).ok())
-    }
-}
-
 impl<C> LogiUser<C> {
     /// The user's identity claims, typed (deserialized once, when the user was extracted).
     ///
@@ -259,14 +240,6 @@ pub struct AccessToken {
 impl AccessToken {
     pub(crate) fn new(principal: Arc<Principal>) -> Self {
         Self { principal }
-    }
-
-    /// The signed-in user's access token from a request's extensions, for tower stacks without
-    /// axum's extractors; `None` when signed out or without the layer.
-    #[must_use]
-    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
-        let auth = extensions.get::<crate::layer::Auth>()?;
-        auth.principal.clone().map(Self::new)
     }
 
     /// The token itself, for an `Authorization: Bearer` header. Never log it.

@@ -4,9 +4,9 @@
 
 use super::LogiLayerBuilder;
 use super::error::{ConfigError, invalid};
+use super::{CoordinationChoice, StoreChoice};
 use crate::Secret;
 use crate::session::cookie::SessionKeys;
-use crate::session::store::{CoordinationChoice, StoreChoice};
 
 impl LogiLayerBuilder {
     /// Reads every `LOGI_*` variable that is set; unset ones keep the builder's values.

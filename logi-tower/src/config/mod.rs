@@ -15,7 +15,11 @@ use crate::Secret;
 use crate::first_login::{SignIn, SignInDecision, SignInHook};
 use crate::provider::{DEFAULT_ISSUER, HttpClient};
 use crate::session::cookie::SessionKeys;
-use crate::session::store::{Coordination, CoordinationChoice, SessionStore, StoreChoice};
+use crate::session::store::{Coordination, SessionStore};
+
+mod store;
+
+pub(crate) use self::store::{CoordinationChoice, StoreChoice};
 
 /// The scopes requested when none are configured.
 pub const DEFAULT_SCOPES: &str = "openid profile:basic email";

@@ -77,7 +77,7 @@
 //! # Ok(()) }
 //! ```
 
-mod hook;
+pub(crate) mod hook;
 mod pending;
 
 use std::time::Duration;
@@ -86,77 +86,24 @@ pub(crate) use hook::{HookFailure, SignInHook};
 pub use hook::{SignIn, SignInDecision};
 pub use pending::{Completed, CompletionError, CompletionErrorKind, PendingSignup};
 
-use crate::session::data::SessionData;
-use crate::session::manager::Handle;
-
 /// How long a pending session waits for the app's completion by default: 30 minutes after the
 /// sign-in, then it ends and the user signs in again
 /// ([`LogiLayerBuilder::completion_window`](crate::LogiLayerBuilder::completion_window)).
 pub const COMPLETION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// A pending session, as the layer loaded it for a request.
-pub(crate) struct PendingSession {
-    pub(crate) data: SessionData,
-    /// Where to write it back when completed.
-    pub(crate) handle: Handle,
-}
-
-impl PendingSession {
-    /// The app's completion form.
-    pub(crate) fn path(&self) -> &str {
-        self.data.pending.as_ref().map_or("/", |p| p.path.as_str())
-    }
-}
-
-/// Whether `path` may be a completion form: a local path (as `return_to` must be) that is not
-/// one of the layer's own routes.
-pub(crate) fn is_completion_path(paths: &crate::Paths, path: &str) -> bool {
-    let route = path.split(['?', '#']).next().unwrap_or_default();
-    crate::flow::is_local_path(path)
-        && ![
-            &paths.login,
-            &paths.callback,
-            &paths.logout,
-            &paths.me,
-            &paths.challenge,
-        ]
-        .iter()
-        .any(|own| own.as_ref() == route)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::cookie::{Sealer, SessionKeys};
-    use crate::session::data::Pending;
+    use crate::session::data::{Pending, SessionData};
     use crate::session::manager::{Loaded, Sessions};
-
-    #[test]
-    fn completion_paths_are_local_and_not_the_layers_own() {
-        let paths = crate::Paths::default();
-        for ok in ["/welcome", "/signup?step=1", "/auth/welcome"] {
-            assert!(is_completion_path(&paths, ok), "{ok}");
-        }
-        for bad in [
-            "welcome",
-            "//evil.example/welcome",
-            "https://evil.example/",
-            "/\\evil.example",
-            "/auth/login",
-            "/auth/login?return_to=/",
-            "/auth/me",
-            "",
-        ] {
-            assert!(!is_completion_path(&paths, bad), "{bad}");
-        }
-    }
 
     #[test]
     fn a_pending_session_ends_with_its_completion_window() {
         const DAY: Duration = Duration::from_secs(24 * 3600);
         let sealer = Sealer::new(&SessionKeys::new(vec![vec![7; 32]]).unwrap());
         let sessions = Sessions::new(sealer, DAY, 7 * DAY, None);
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let mut data: SessionData = serde_json::from_value(serde_json::json!({
             "iss": "https://issuer.example", "sub": "user-0001", "at": "access-token",
             "at_exp": now + 900, "created": now, "seen": now,

@@ -14,13 +14,13 @@ use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Map, Value};
 
-use super::PendingSession;
 use crate::claims;
+use crate::clock::unix_now;
 #[cfg(feature = "axum")]
 use crate::extract::{LogiRejection, already_signed_in, cross_site, layer_missing_for, refused};
-use crate::flow::{same_origin, unix_now};
-use crate::layer::{Auth, Shared};
+use crate::flow::same_origin;
 use crate::session::manager::SaveError;
+use crate::state::{Auth, PendingSession, Shared};
 
 /// A sign-in waiting for the app's first-login completion: what the app's completion form needs
 /// (see [`first_login`](crate::first_login)). An axum extractor (feature `axum`); on any other
@@ -366,7 +366,7 @@ impl CompletionError {
     /// short `no-store` plain-text page with [`status`](Self::status) (and `Allow: POST` for
     /// a request that is not a `POST`), in any body type made from [`Bytes`].
     pub fn into_http_response<B: From<Bytes>>(self) -> Response<B> {
-        let mut response = crate::flow::pages::text(self.status(), self.to_string());
+        let mut response = crate::pages::text(self.status(), self.to_string());
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.kind == CompletionErrorKind::NotPost {

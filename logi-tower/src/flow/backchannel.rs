@@ -19,9 +19,9 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body::Body;
 
 use super::{Route, unix_now};
-use crate::layer::Web;
 use crate::reject::json_error;
 use crate::session::signout::{Jti, Whose};
+use crate::state::Web;
 use crate::verify::jws::MAX_TOKEN_LEN;
 use crate::verify::logout_token;
 
@@ -80,7 +80,7 @@ pub(crate) async fn receive<B: Body>(web: &Web, parts: Parts, body: B) -> Respon
     let until = token
         .expires_at
         .saturating_add(web.verifier.clock_skew_secs());
-    let remembered = match web.remember_jti(&token.jti, until, now).await {
+    let remembered = match web.ending().remember_jti(&token.jti, until, now).await {
         Ok(Jti::New(remembered)) => remembered,
         Ok(Jti::Replayed) => {
             tracing::warn!("refused a replayed back-channel logout token");
@@ -91,7 +91,7 @@ pub(crate) async fn receive<B: Body>(web: &Web, parts: Parts, body: B) -> Respon
             return unavailable("the sessions cannot be ended right now");
         }
     };
-    match web.end_sessions(whose).await {
+    match web.ending().end_sessions(whose).await {
         Ok(ended) => {
             match whose {
                 Whose::User(sub) => tracing::info!(sub, ?ended, "back-channel logout of a user"),
@@ -107,7 +107,7 @@ pub(crate) async fn receive<B: Body>(web: &Web, parts: Parts, body: B) -> Respon
         }
         Err(error) => {
             tracing::warn!(%error, "could not end the sessions of a back-channel logout");
-            web.forget_jti(remembered).await;
+            web.ending().forget_jti(remembered).await;
             unavailable("the sessions cannot be ended right now")
         }
     }

@@ -8,16 +8,17 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq as _;
 
 use super::pages::ErrorPage;
+use super::return_to::is_completion_path;
 use super::transaction::{self, Transaction};
 use super::{query_param, unix_now_ms};
 use crate::Checks;
-use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook, is_completion_path};
-use crate::layer::Web;
+use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook};
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
 use crate::session::cookie::RequestCookies;
 use crate::session::data::{Pending, SessionData};
 use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
+use crate::state::Web;
 
 /// Claims about the protocol rather than the user: not kept as identity claims.
 const PROTOCOL_CLAIMS: [&str; 15] = [
@@ -198,8 +199,12 @@ async fn complete(
         at: tokens.access_token.expose().to_owned(),
         at_iat: now,
         at_exp: now.saturating_add(
-            i64::try_from(tokens.expires_in.unwrap_or(super::DEFAULT_EXPIRES_IN))
-                .unwrap_or(i64::MAX),
+            i64::try_from(
+                tokens
+                    .expires_in
+                    .unwrap_or(crate::provider::DEFAULT_EXPIRES_IN),
+            )
+            .unwrap_or(i64::MAX),
         ),
         rt: tokens.refresh_token.as_ref().map(|t| t.expose().to_owned()),
         idt: Some(id_token.expose().to_owned()),

@@ -12,9 +12,9 @@ use http::{Response, StatusCode};
 
 use super::transaction::{self, Transaction};
 use super::{query_param, random_token, return_to, unix_now_ms};
-use crate::layer::Web;
 use crate::reject::{json, json_error, redirect};
 use crate::session::cookie::RequestCookies;
+use crate::state::Web;
 
 const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
 

@@ -8,9 +8,9 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::pages;
 use super::unix_now;
-use crate::layer::Web;
 use crate::reject::{DEFAULT_RETRY_AFTER, redirect};
 use crate::session::manager::{Handle, Loaded};
+use crate::state::Web;
 
 pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
     if !same_origin(shared, &parts.headers) {
@@ -28,7 +28,7 @@ pub(super) async fn sign_out(shared: &Web, parts: &Parts) -> Response<Bytes> {
         // The session itself ends, not only this browser's cookie: every copy is refused from
         // now on, on every instance. Until that is recorded, nothing is undone: the user is
         // told to try again and keeps the session (a copy would otherwise outlive the sign-out).
-        if let Err(error) = shared.end_session(session).await {
+        if let Err(error) = shared.ending().end_session(session).await {
             tracing::error!(%error, "could not record a sign-out; the session is kept");
             let mut response = pages::text(
                 StatusCode::SERVICE_UNAVAILABLE,

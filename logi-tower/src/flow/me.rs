@@ -4,8 +4,8 @@ use bytes::Bytes;
 use http::header::{SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri};
 
-use crate::layer::Auth;
 use crate::reject::{json, refuse};
+use crate::state::Auth;
 
 /// The answer for the request's resolved credentials, with the session's cookies when it
 /// changed.

@@ -10,17 +10,19 @@ mod me;
 pub(crate) use backchannel::receive as backchannel_logout;
 pub(crate) use logout::same_origin;
 pub(crate) use me::me;
-pub(crate) mod pages;
 mod return_to;
 mod transaction;
-pub(crate) use return_to::is_safe as is_local_path;
 
 use bytes::Bytes;
 use http::header::ALLOW;
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 
-use crate::layer::Web;
+// The flow's files name these through `super::`; they live at the bottom level.
+pub(crate) use crate::clock::{unix_now, unix_now_ms};
+pub(crate) use crate::pages;
+pub(crate) use crate::random::random_token;
+use crate::state::Web;
 
 /// One of the layer's own routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,30 +115,4 @@ pub(crate) fn query_param(parts: &Parts, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-/// Assumed access-token lifetime when a token response has no `expires_in`: short, so the
-/// token is refreshed early rather than used past its real expiry.
-pub(crate) const DEFAULT_EXPIRES_IN: u64 = 300;
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs().cast_signed())
-}
-
-/// Milliseconds since the Unix epoch: orders a sign-in against a sign-out in the same second.
-pub(crate) fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// `n` random bytes, base64url encoded.
-pub(crate) fn random_token(n: usize) -> String {
-    use base64::Engine as _;
-    let mut bytes = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator works");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -31,9 +31,25 @@ pub(crate) fn is_safe(path: &str) -> bool {
         && !path.chars().any(char::is_whitespace)
 }
 
+/// Whether `path` may be a completion form: a local path (as `return_to` must be) that is not
+/// one of the layer's own routes.
+pub(crate) fn is_completion_path(paths: &crate::Paths, path: &str) -> bool {
+    let route = path.split(['?', '#']).next().unwrap_or_default();
+    is_safe(path)
+        && ![
+            &paths.login,
+            &paths.callback,
+            &paths.logout,
+            &paths.me,
+            &paths.challenge,
+        ]
+        .iter()
+        .any(|own| own.as_ref() == route)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use super::{is_completion_path, sanitize};
 
     #[test]
     fn keeps_same_origin_paths() {
@@ -70,5 +86,25 @@ mod tests {
             assert_eq!(sanitize(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(sanitize(None), "/");
+    }
+
+    #[test]
+    fn completion_paths_are_local_and_not_the_layers_own() {
+        let paths = crate::Paths::default();
+        for ok in ["/welcome", "/signup?step=1", "/auth/welcome"] {
+            assert!(is_completion_path(&paths, ok), "{ok}");
+        }
+        for bad in [
+            "welcome",
+            "//evil.example/welcome",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/auth/login",
+            "/auth/login?return_to=/",
+            "/auth/me",
+            "",
+        ] {
+            assert!(!is_completion_path(&paths, bad), "{bad}");
+        }
     }
 }

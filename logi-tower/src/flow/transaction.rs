@@ -178,9 +178,9 @@ mod tests {
 
     fn transaction(return_to: &str, created_ms: i64) -> Transaction {
         Transaction {
-            state: crate::flow::random_token(32),
-            nonce: crate::flow::random_token(32),
-            verifier: crate::flow::random_token(32),
+            state: crate::random::random_token(32),
+            nonce: crate::random::random_token(32),
+            verifier: crate::random::random_token(32),
             return_to: return_to.to_owned(),
             created_ms,
             widget: true,

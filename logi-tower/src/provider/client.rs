@@ -7,10 +7,9 @@ use http::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
-use super::ProviderMetadata;
+use super::discovery::ProviderMetadata;
 use super::http::{HttpClient, Response, TransportError};
 use crate::Secret;
-use crate::config::TokenAuthMethod;
 
 /// logi's error body: `{"error", "error_description", "error_uri", "request_id"}`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -95,6 +94,10 @@ impl fmt::Display for CallError {
     }
 }
 
+/// Assumed access-token lifetime when a token response has no `expires_in`: short, so the
+/// token is refreshed early rather than used past its real expiry.
+pub(crate) const DEFAULT_EXPIRES_IN: u64 = 300;
+
 /// A successful token response. Tokens are held as [`Secret`]s.
 #[derive(Deserialize)]
 pub(crate) struct TokenResponse {
@@ -111,6 +114,16 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// How a confidential client sends its secret to the token endpoint, as the layer's builder
+/// chose it ([`TokenAuthMethod`](crate::TokenAuthMethod), mapped in `layer.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientAuth {
+    /// HTTP Basic with the client id and secret.
+    SecretBasic,
+    /// The client id and secret in the form body.
+    SecretPost,
+}
+
 /// The relying party's view of the provider: endpoints plus client credentials.
 #[derive(Clone, Debug)]
 pub(crate) struct OidcClient {
@@ -118,7 +131,7 @@ pub(crate) struct OidcClient {
     pub(crate) metadata: ProviderMetadata,
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<Secret>,
-    pub(crate) auth_method: TokenAuthMethod,
+    pub(crate) auth_method: ClientAuth,
 }
 
 impl OidcClient {
@@ -163,13 +176,13 @@ impl OidcClient {
         let client = self.http.inner().post(url);
         let mut body: Vec<(&str, &str)> = form.to_vec();
         match (&self.client_secret, self.auth_method) {
-            (Some(secret), TokenAuthMethod::ClientSecretBasic) => {
+            (Some(secret), ClientAuth::SecretBasic) => {
                 // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
                 let id = form_urlencoded(&self.client_id);
                 let secret = form_urlencoded(secret.expose());
                 return client.basic_auth(id, Some(secret)).form(&body);
             }
-            (Some(secret), TokenAuthMethod::ClientSecretPost) => {
+            (Some(secret), ClientAuth::SecretPost) => {
                 body.push(("client_id", &self.client_id));
                 body.push(("client_secret", secret.expose()));
             }

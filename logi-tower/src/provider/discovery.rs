@@ -189,7 +189,7 @@ impl ProviderMetadata {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::provider::discovery::*;
 
     #[test]
     fn issuer_must_be_https_or_loopback() {

@@ -227,7 +227,7 @@ pub(crate) fn cache_max_age(headers: &HeaderMap) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::provider::http::*;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

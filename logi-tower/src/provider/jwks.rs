@@ -411,7 +411,7 @@ fn parse_key_set(json: &[u8]) -> Result<HashMap<Box<str>, Arc<ParsedPublicKey>>,
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::provider::jwks::*;
 
     const N: &str = "tufhavVIe5SH-KUzxGCpWhKz9hy7YJvWiIM7R6nh96_T1aqSxBcWUOkFDk1GvANlVgdbg3P-cdFX90SWzcAjlIcyheWl5KPt-I9oUSpTMVXEZvYIw52mGr11z5CM__8cZJN3-P686tCzJEqUZ9Gb0Rnk4Rpza4--r9kmqs6-LpTTWdRwGjECL9K_3fTFEHaK5WMRZBdn2_x4O_tl-jXrSXx2y_Yy8Cq9OlE0bxrSzC4DVpJeZo9K4-cc48YpCftct7_zs9ksHg6LJx-RBL1ZLEs8yIRD8qT2GSbupk8W6lL8Wob2S5PJhj1E3Dp99bUTuaK19fUjqa47b-1ciNKZaQ";
 

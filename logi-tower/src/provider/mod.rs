@@ -6,7 +6,7 @@ mod http;
 mod jwks;
 
 pub use self::client::ProviderError;
-pub(crate) use self::client::{CallError, OidcClient};
+pub(crate) use self::client::{CallError, ClientAuth, DEFAULT_EXPIRES_IN, OidcClient};
 pub use self::discovery::{DEFAULT_ISSUER, DiscoveryError, ProviderMetadata};
 pub(crate) use self::discovery::{is_loopback, is_secure_or_loopback, issuer_url};
 pub use self::http::{

@@ -12,7 +12,7 @@ use http::{HeaderValue, Response, StatusCode, Uri};
 use super::grpc;
 use super::kind::RequestKind;
 use super::reason::{Challenge, Reason, Refusal};
-use crate::flow::pages;
+use crate::pages;
 
 /// `refusal` in the shape `kind` understands; with `Retry-After` when it says when to come back.
 pub(crate) fn render(

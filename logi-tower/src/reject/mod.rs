@@ -18,7 +18,7 @@ pub(crate) use self::reason::{DEFAULT_RETRY_AFTER, Reason, Refusal};
 use crate::VerifyErrorKind;
 #[cfg(any(feature = "axum", feature = "tonic"))]
 use crate::guard::Denial;
-use crate::layer::{Auth, CredentialError};
+use crate::state::{Auth, CredentialError};
 
 impl Refusal {
     /// Why a request without a usable user is refused: a refused bearer token says why, a

@@ -70,7 +70,7 @@ pub(crate) struct Pending {
 impl SessionData {
     /// A new session id: 128 bits from the system's random generator (aws-lc-rs), base64url.
     pub(crate) fn new_id() -> String {
-        crate::flow::random_token(16)
+        crate::random::random_token(16)
     }
 
     /// When the user signed in, in Unix milliseconds. A session written without it counts from

@@ -415,7 +415,7 @@ mod tests {
     async fn a_stored_session_round_trips_through_an_id_cookie() {
         let store = MemoryStore::new();
         let sessions = sessions(Some(store.clone()));
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let set = sessions
             .save(&data(now), &Handle::new(0), now)
             .await
@@ -460,7 +460,7 @@ mod tests {
     async fn a_record_moved_under_another_id_does_not_open() {
         let store = MemoryStore::new();
         let sessions = sessions(Some(store.clone()));
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let victim = cookie(
             &sessions
                 .save(&data(now), &Handle::new(0), now)
@@ -493,7 +493,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_whole_sealed_cookie_is_not_a_store_key() {
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let sealed = sessions(None).save_sealed(&data(now), 0, now).unwrap();
         let store = MemoryStore::new();
         let with_store = sessions(Some(store.clone()));

@@ -40,7 +40,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use aws_lc_rs::digest;
@@ -48,10 +48,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::data::SessionData;
-use super::manager::Loaded;
+use super::manager::{Loaded, Sessions};
 use super::store::{DynCoordination, StoreError};
-use crate::flow::unix_now_ms;
-use crate::layer::Web;
+use crate::clock::unix_now_ms;
 
 /// Most users and provider sessions the in-memory denylist holds (and as many session ids), and
 /// most `jti`s remembered.
@@ -341,7 +340,15 @@ pub(crate) struct Remembered {
     holder: String,
 }
 
-impl Web {
+/// What ending and screening sessions works with, borrowed from the layer's state: the session
+/// store (when sessions live in one), the coordination's denylist, or this process's.
+pub(crate) struct Ending<'a> {
+    pub(crate) sessions: &'a Sessions,
+    pub(crate) coordination: &'a Option<Arc<dyn DynCoordination>>,
+    pub(crate) sign_outs: &'a SignOuts,
+}
+
+impl Ending<'_> {
     /// Whether sealed cookie sessions are checked against the coordination's denylist (one
     /// round trip per request with a session cookie).
     pub(crate) fn screens_shared(&self) -> bool {
@@ -410,7 +417,7 @@ impl Web {
             };
             return self.deny(whose).await;
         };
-        let now = crate::flow::unix_now();
+        let now = crate::clock::unix_now();
         let until = data.created.saturating_add(self.sign_outs.keep);
         match &self.coordination {
             Some(coordination) => {
@@ -477,7 +484,7 @@ impl Web {
         now: i64,
     ) -> Result<Jti, StoreError> {
         let key = format!("jti:{}", hash(jti));
-        let holder = crate::flow::random_token(16);
+        let holder = crate::random::random_token(16);
         let ttl = Duration::from_secs(until.saturating_sub(now).max(1).cast_unsigned());
         let new = match &self.coordination {
             Some(coordination) => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::LogiLayer;
-use crate::flow::{unix_now, unix_now_ms};
+use crate::clock::{unix_now, unix_now_ms};
 use crate::session::data::SessionData;
 use crate::session::manager::Handle;
 
@@ -176,7 +176,7 @@ pub fn advance_refresh_clock(layer: &LogiLayer, by: Duration) {
     web(layer).refresher.advance(by);
 }
 
-fn web(layer: &LogiLayer) -> &crate::layer::Web {
+fn web(layer: &LogiLayer) -> &crate::state::Web {
     layer
         .shared
         .web

@@ -69,7 +69,7 @@ impl ReplayMemory {
             return Ok(Remembered::Locally);
         };
         let key = replay_key(mac);
-        let holder = crate::flow::random_token(16);
+        let holder = crate::random::random_token(16);
         match coordination
             .insert_if_absent(&key, holder.as_bytes(), window)
             .await

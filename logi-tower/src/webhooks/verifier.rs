@@ -153,7 +153,7 @@ impl WebhookVerifier {
         headers: &HeaderMap,
         body: Bytes,
     ) -> Result<LogiEvent, WebhookError> {
-        self.verify_at(headers, body, crate::flow::unix_now())
+        self.verify_at(headers, body, crate::clock::unix_now())
             .await
             .map_err(refused)
     }
@@ -169,7 +169,7 @@ impl WebhookVerifier {
         B::Error: Into<FetchError>,
     {
         // Refuse what the headers alone refuse before reading up to a mebibyte.
-        if let Err(kind) = self.headers(headers, crate::flow::unix_now()) {
+        if let Err(kind) = self.headers(headers, crate::clock::unix_now()) {
             return Err(refused(kind));
         }
         let max = self.inner.max_body_bytes;

@@ -1,4 +1,5 @@
 //! The few pages the layer shows itself: plain, self-contained, never cached.
+//! Bottom level: imports nothing from the crate; which page a request gets is decided above.
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
