@@ -1,4 +1,6 @@
 //! Bearer tokens: reading `Authorization`, and the cache of verified tokens.
+//! Decision level: owns the header's parsing and the cache; verification is `verify`'s, and
+//! what a refusal looks like is `reject`'s.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

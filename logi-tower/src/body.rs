@@ -1,4 +1,5 @@
 //! The response body of the layer's services: the inner service's body, or one of ours.
+//! Bottom of the surface: imports nothing from the crate.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

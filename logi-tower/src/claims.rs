@@ -1,4 +1,6 @@
 //! Typed identity claims: logi's standard ones, or the app's own type.
+//! Surface: owns reading claims into types; must not verify anything (the claims it reads were
+//! verified by `verify` or the provider).
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};

@@ -1,5 +1,7 @@
 //! axum extractors: [`LogiUser`], `Option<LogiUser>`, [`AccessToken`], and the guard that
 //! `#[logi::protected]` attaches to handlers.
+//! Surface: owns reading what the layer attached to a request; it decides nothing that the
+//! resolution or `guard` did not already decide.
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,4 +1,5 @@
 //! The response future of [`Logi`](crate::Logi) and [`RequireLogin`](crate::RequireLogin).
+//! Surface: owns polling the inner service or the layer's own answer; decides nothing.
 
 use std::future::Future;
 use std::pin::Pin;

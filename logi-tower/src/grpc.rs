@@ -1,4 +1,5 @@
 //! tonic support: the signed-in user of a [`tonic::Request`].
+//! Surface: owns tonic's view of the user; refusals come from `reject`'s table.
 //!
 //! Serve the service behind [`LogiLayer`](crate::LogiLayer) (`Server::builder().layer(logi)`):
 //! the layer attaches the user to each request, and tonic carries the HTTP request's extensions

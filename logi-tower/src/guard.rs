@@ -1,4 +1,5 @@
 //! What `#[logi::protected]` requires of the signed-in user, and the check itself.
+//! Decision level: owns the requirement check; rendering a refusal is `reject`'s.
 //!
 //! The macro only describes the requirement (a [`Requirement`] in a [`Guard`] impl, or a
 //! `const` inside a tonic method); everything that decides lives here, shared by the axum

@@ -1,5 +1,7 @@
 //! Opaque bearer tokens: validated by asking the provider, through its introspection endpoint
 //! (RFC 7662) when discovery names one, else, only when the app opted in, through userinfo.
+//! Decision level: owns asking the provider about a token and the single flight and refusal cache
+//! around it; it must not read sessions or render refusals.
 //!
 //! - Introspection: the answer must say `active: true`; a `token_type`, when given, must be an
 //!   access token's (`Bearer`, `access_token`, `urn:ietf:params:oauth:token-type:access_token`;

@@ -1,4 +1,5 @@
 //! [`RequireLoginLayer`]: refuse requests without a signed-in user.
+//! Surface: owns the route-level guard; the refusal itself is rendered by `reject`.
 
 use std::task::{Context, Poll};
 

@@ -1,4 +1,5 @@
 //! A string that never shows itself in `Debug` or `Display`.
+//! Bottom level: imports nothing from the crate.
 
 use std::fmt;
 

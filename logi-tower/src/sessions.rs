@@ -1,4 +1,5 @@
 //! [`LogiSessions`]: the app's handle on its users' sessions: list them, end one, end all.
+//! Surface: owns the app-facing API; the ending itself is `session::signout`'s and the stores'.
 
 use std::error::Error as StdError;
 use std::fmt;

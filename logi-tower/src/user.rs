@@ -1,4 +1,6 @@
 //! The signed-in user, as handlers see it.
+//! Surface: owns `LogiUser`, `AccessToken` and the principal behind them; must not decide who is
+//! signed in (the resolution does) nor show a token in `Debug`.
 
 use std::any::{Any, TypeId};
 use std::fmt;

@@ -1,5 +1,7 @@
 //! First-login completion: the app decides, at every sign-in, whether the user goes straight
 //! in or first fills in the app's own sign-up form.
+//! Surface: owns the `on_sign_in` hook and pending sign-ins; the callback (`flow`) calls it and
+//! sessions are written by `session`.
 //!
 //! The app supplies a hook with [`LogiLayerBuilder::on_sign_in`](crate::LogiLayerBuilder::on_sign_in).
 //! The callback calls it once the tokens and the ID token are verified, before any session is

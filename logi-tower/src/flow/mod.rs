@@ -1,5 +1,7 @@
 //! The layer's own routes: sign-in, callback, sign-out, back-channel logout, and the current
 //! user as JSON.
+//! Surface: owns the layer's routes and their pages; verification is `verify`'s, sessions are
+//! `session`'s, and refusals are `reject`'s.
 
 mod backchannel;
 mod callback;

@@ -1,4 +1,6 @@
 //! Talking to the OpenID provider: discovery, keys, and the HTTP client.
+//! Protocol level: owns every network call to the provider; knows no layer, settings, session or
+//! request (it must not import `state`, `config`, `flow` or `service`).
 
 mod client;
 mod discovery;

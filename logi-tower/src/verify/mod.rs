@@ -1,4 +1,6 @@
 //! Token verification: logi's shared ID-token contract.
+//! Protocol level: owns the checks of ID, access and logout tokens; imports only `provider` (for
+//! keys), never the layer, sessions or requests.
 //!
 //! [`IdTokenVerifier`] checks, in this order and with these [error codes](VerifyErrorKind):
 //! structure (`malformed`), algorithm RS256 (`bad_signature`), `kid` (`missing_kid`,

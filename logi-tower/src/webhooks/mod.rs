@@ -1,4 +1,6 @@
 //! Receiving logi webhooks: verified, typed events.
+//! Beside the layer (feature `webhooks`): owns verifying deliveries and ending sessions through
+//! `LogiSessions`; it must not touch the request path of `LogiLayer`.
 //!
 //! logi signs each delivery with HMAC-SHA256 over the exact body bytes and sends the signature
 //! in `X-Logi-Signature`, in one of two formats:

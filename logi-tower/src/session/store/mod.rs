@@ -1,5 +1,7 @@
 //! Where sessions live: in the browser's sealed cookie (the default), or in a server-side
 //! [`SessionStore`] such as [`MemoryStore`] or, with the `redis` feature, `RedisStore`.
+//! State level: owns the store trait and its implementations; it must not read settings or
+//! return configuration errors (`config/store.rs` chooses and opens stores).
 //!
 //! With a server-side store the session cookie (`__Host-logi.session`) holds only a random
 //! 256-bit session id, sealed with the session keys (AES-256-GCM) so that ids can be neither
