@@ -162,13 +162,7 @@ impl OidcClient {
 
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenResponse, CallError> {
         let request = self.authenticated(self.metadata.token_endpoint.clone(), form);
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(CallError::Transport)?;
-        let response = check_status(response)?;
-        serde_json::from_slice(&response.body).map_err(|_| CallError::Invalid("token response"))
+        self.json(request, "token response").await
     }
 
     /// Adds client authentication to a form POST.
@@ -200,13 +194,7 @@ impl OidcClient {
             return Err(CallError::Invalid("the provider has no userinfo endpoint"));
         };
         let request = self.http.inner().get(url).bearer_auth(access_token);
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(CallError::Transport)?;
-        let response = check_status(response)?;
-        serde_json::from_slice(&response.body).map_err(|_| CallError::Invalid("userinfo response"))
+        self.json(request, "userinfo response").await
     }
 
     /// Asks the introspection endpoint (RFC 7662) about a token.
@@ -223,14 +211,7 @@ impl OidcClient {
             url,
             &[("token", token), ("token_type_hint", "access_token")],
         );
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(CallError::Transport)?;
-        let response = check_status(response)?;
-        serde_json::from_slice(&response.body)
-            .map_err(|_| CallError::Invalid("introspection response"))
+        self.json(request, "introspection response").await
     }
 
     /// Revokes a token (RFC 7009). Does nothing when the provider has no revocation endpoint.
@@ -239,12 +220,27 @@ impl OidcClient {
             return Ok(());
         };
         let request = self.authenticated(url, &[("token", token), ("token_type_hint", hint)]);
+        self.send(request).await.map(drop)
+    }
+
+    /// Sends `request`; an error status becomes [`CallError::Status`].
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, CallError> {
         let response = self
             .http
             .send(request)
             .await
             .map_err(CallError::Transport)?;
-        check_status(response).map(drop)
+        check_status(response)
+    }
+
+    /// Sends `request` and reads its JSON body (`what` names it in the error).
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &'static str,
+    ) -> Result<T, CallError> {
+        let response = self.send(request).await?;
+        serde_json::from_slice(&response.body).map_err(|_| CallError::Invalid(what))
     }
 }
 
