@@ -29,6 +29,27 @@ use crate::{AccessTokenVerifier, IdTokenVerifier};
 /// [`LogiLayer::require`] or by taking a `LogiUser` in the handler.
 ///
 /// Cheap to clone: settings, keys and caches are shared.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use logi::{LogiLayer, LogiUser};
+///
+/// async fn dashboard(user: LogiUser) -> String {
+///     format!("hello {}", user.sub())
+/// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // Discovery from the issuer alone; `LOGI_CLIENT_ID`, `LOGI_CLIENT_SECRET`,
+/// // `LOGI_REDIRECT_URI` and `LOGI_SESSION_KEY` say the rest.
+/// let logi = LogiLayer::from_env().await?;
+/// let app: Router = Router::new()
+///     .route("/dashboard", get(dashboard))
+///     .route_layer(logi.require()) // signed-out browsers go to sign in, APIs get 401
+///     .layer(logi);
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 #[must_use]
 pub struct LogiLayer {

@@ -71,6 +71,28 @@ impl Default for Paths {
 
 /// Builds a [`LogiLayer`](crate::LogiLayer). Every setting has an environment variable, read by
 /// [`LogiLayer::from_env`](crate::LogiLayer::from_env).
+///
+/// Every setting is checked by [`build`](Self::build), which also runs discovery: a mistake is
+/// a [`ConfigError`] naming the setting, before the app serves anything.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use logi::LogiLayer;
+///
+/// # async fn run() -> Result<(), logi::ConfigError> {
+/// let logi = LogiLayer::builder()
+///     .issuer("https://api.1pass.dev")
+///     .client_id("logi_0123456789abcdef0123456789abcdef")
+///     .client_secret(std::env::var("LOGI_CLIENT_SECRET").unwrap_or_default())
+///     .redirect_uri("https://app.example/auth/callback")
+///     .scopes("openid profile:basic email orders:read")
+///     .idle_timeout(Duration::from_secs(8 * 60 * 60))
+///     .build()
+///     .await?;
+/// # let _ = logi;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct LogiLayerBuilder {

@@ -17,6 +17,30 @@ use super::{LogiEvent, WebhookError, WebhookErrorKind, WebhookVerifier};
 /// the missing piece.
 ///
 /// A refused delivery is answered with 401 and a short JSON reason; the handler does not run.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use logi::webhooks::{LogiWebhook, WebhookVerifier};
+///
+/// async fn receive(LogiWebhook(event): LogiWebhook) -> &'static str {
+///     if let Some(sub) = event.access_withdrawn_from() {
+///         // Forget what the app keeps about `sub`.
+///         let _ = sub;
+///     }
+///     "ok"
+/// }
+///
+/// # fn main() -> Result<(), logi::ConfigError> {
+/// let verifier = WebhookVerifier::builder()
+///     .secrets("k1:whsec_an-example-secret-of-enough-length")
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/webhooks/logi", post(receive))
+///     .with_state(verifier);
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct LogiWebhook(pub LogiEvent);
 
