@@ -14,6 +14,9 @@
 
 #[path = "support/chromium.rs"]
 mod chromium;
+#[path = "../logi-tower/tests/support/skip.rs"]
+#[allow(unreachable_pub)]
+mod skip;
 
 use chromium::{Tools, strings};
 use logi::testing::{Endpoint, TestProvider};

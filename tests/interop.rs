@@ -13,6 +13,9 @@
 mod browser;
 #[path = "interop/oidc_provider.rs"]
 mod oidc_provider;
+#[path = "../logi-tower/tests/support/skip.rs"]
+#[allow(unreachable_pub)]
+mod skip;
 
 use std::collections::HashMap;
 use std::time::Duration;

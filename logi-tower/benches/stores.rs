@@ -17,6 +17,9 @@ use tower::ServiceExt as _;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
+#[allow(unreachable_pub)]
+#[path = "../tests/support/skip.rs"]
+mod skip;
 
 #[path = "support/session.rs"]
 mod session;

@@ -33,6 +33,10 @@ mod webhook_signing;
 #[path = "support/redis_server.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod redis_server;
+#[cfg(feature = "redis")]
+#[path = "support/skip.rs"]
+#[allow(unreachable_pub)]
+mod skip;
 
 const K1: &str = "whsec_one_0123456789";
 const K2: &str = "whsec_two_0123456789";

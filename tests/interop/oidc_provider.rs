@@ -5,7 +5,6 @@
 //! and the provider events the test asserts on. Those are kept in order, to count calls and
 //! observe the provider's side (a refresh token issued, revoked, a session ended).
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -71,13 +70,9 @@ impl OidcProvider {
     /// are missing and `LOGI_E2E_REQUIRED` is not set (with it, a missing one fails the test).
     pub(crate) async fn start(options: &Options<'_>) -> Option<Self> {
         if let Err(missing) = prerequisites() {
-            if std::env::var_os("LOGI_E2E_REQUIRED").is_some_and(|v| !v.is_empty()) {
-                panic!("LOGI_E2E_REQUIRED is set, but {missing}");
-            }
-            // Straight to stderr, past the test harness's capture: a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED: the oidc-provider interop test did not run: {missing} ***\n"
+            crate::skip::skipped(
+                "the oidc-provider interop test",
+                &format!("{missing} (or run tests/setup)"),
             );
             return None;
         }

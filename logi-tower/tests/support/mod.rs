@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod coordination;
 pub mod redis_server;
+pub mod skip;
 pub mod webhook_signing;
 
 use std::collections::BTreeMap;
