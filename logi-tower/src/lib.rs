@@ -61,6 +61,7 @@ mod random;
 mod refresh;
 mod reject;
 mod require;
+mod resolve;
 mod secret;
 mod service;
 pub(crate) mod session;

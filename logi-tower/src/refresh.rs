@@ -538,6 +538,59 @@ async fn run(shared: &impl Source, session: &SessionData) -> Outcome {
     }))
 }
 
+/// How many remembered refreshes one request follows along a session's chain.
+const MAX_CHAIN: usize = 4;
+
+/// What refreshing a due session makes of the request: the failure policy.
+pub(crate) enum Verdict {
+    /// Refreshed: the session with its new tokens, seen now, to write back and use.
+    Refreshed(SessionData),
+    /// The provider is unreachable and the access token still valid: the session is used as
+    /// it is, and nothing is written back.
+    Proceed(SessionData),
+    /// The provider is unreachable and the access token has expired: 503, retry after this
+    /// (the provider's hint; the refusal's default when it gave none). The session is kept.
+    Unavailable(Option<Duration>),
+    /// A conclusive refusal: the session ends.
+    End,
+}
+
+/// Refreshes a session that [`is_due`], following the tokens remembered from earlier refreshes
+/// of it along the chain, and decides with the [failure policy](Verdict) what becomes of it.
+pub(crate) async fn refresh_due<S: Source>(
+    shared: &Arc<S>,
+    mut data: SessionData,
+    now: i64,
+    margin: Duration,
+) -> Verdict {
+    let started = Instant::now();
+    let mut outcome = refresh(shared, &data).await;
+    // Tokens remembered from an earlier refresh of this session may be due again by now (a
+    // request that carried a very old cookie): refresh along the chain, a bounded number of times.
+    for _ in 0..MAX_CHAIN {
+        match &outcome {
+            Ok(tokens) if tokens.finished < started => {
+                tokens.apply(&mut data);
+                if !is_due(&data, now, margin) {
+                    break;
+                }
+                outcome = refresh(shared, &data).await;
+            }
+            _ => break,
+        }
+    }
+    match outcome {
+        Ok(tokens) => {
+            tokens.apply(&mut data);
+            data.seen = now;
+            Verdict::Refreshed(data)
+        }
+        Err(Failure::Conclusive) => Verdict::End,
+        Err(Failure::Transient { .. }) if data.at_exp > now => Verdict::Proceed(data),
+        Err(Failure::Transient { retry_after }) => Verdict::Unavailable(retry_after),
+    }
+}
+
 /// Whether `session`'s access token is due for a refresh at `now`: within `margin` of expiry,
 /// the margin capped at a quarter of the token's lifetime.
 pub(crate) fn is_due(session: &SessionData, now: i64, margin: Duration) -> bool {
