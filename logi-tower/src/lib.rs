@@ -45,6 +45,8 @@
 //! - [`verify`]: ID-token and access-token verification (`logi::verify::IdTokenVerifier`, …);
 //! - [`provider`]: discovery, the provider's keys and the HTTP client
 //!   (`logi::provider::HttpClient`, `logi::provider::Jwks`, …);
+//! - [`store`]: server-side session stores and the coordination between instances
+//!   (`logi::store::SessionStore`, `logi::store::MemoryStore`, `logi::store::RedisStore`, …);
 //! - [`first_login`], [`button`], and, behind their features, `grpc` (`tonic`), `webhooks` and
 //!   `testing`.
 
@@ -98,17 +100,13 @@ pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
 pub use service::Logi;
 pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use session::store::RedisStore;
-pub use session::store::{
-    Coordination, MemoryStore, SessionId, SessionStore, StoreError, StoreErrorKind, StoredSession,
-};
+pub use session::store;
 pub use sessions::{LogiSessions, SessionInfo, SessionsError, SessionsErrorKind};
 pub use user::{AccessToken, LogiUser};
 
-// Crate-internal short paths that `service.rs` and `refresh.rs` still import (both are being
-// reworked elsewhere); not public: the public path of these is `logi::verify`.
+// Crate-internal short paths that `service.rs` and `refresh.rs` still name (both are being
+// reworked elsewhere); not public: the public paths are `logi::verify` and `logi::store`.
+pub(crate) use session::store::StoreError;
 pub(crate) use verify::{Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind};
 
 #[cfg(feature = "macros")]
