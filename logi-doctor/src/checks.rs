@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use logi::HttpClient;
+use logi::provider::HttpClient;
 
 use crate::args::Options;
 use crate::discovery::{capabilities, discovery};

@@ -10,7 +10,7 @@
 //! issued and no user is involved. The secret travels only to the token endpoint, and never
 //! reaches the report: the provider's error description is shown with it blanked out.
 
-use logi::ProviderMetadata;
+use logi::provider::ProviderMetadata;
 
 use crate::args::{AuthMethod, Options};
 use crate::probe::{how_it_failed, random, read_error};

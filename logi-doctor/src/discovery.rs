@@ -2,7 +2,7 @@
 //! what the layer uses. Must not touch: the keys, the credentials, the redirect URIs.
 
 use logi::provider::DiscoveryError;
-use logi::{HttpClient, ProviderMetadata};
+use logi::provider::{HttpClient, ProviderMetadata};
 
 use crate::args::Options;
 use crate::report::{Check, Status};

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use logi::provider::{Jwks, ProviderMetadata};
 use logi::verify::DEFAULT_CLOCK_SKEW;
-use logi::{Jwks, ProviderMetadata};
 use serde_json::Value;
 
 use crate::probe::how_it_failed;

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use logi::ProviderMetadata;
+use logi::provider::ProviderMetadata;
 use url::Url;
 
 use crate::args::Options;

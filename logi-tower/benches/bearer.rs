@@ -160,10 +160,10 @@ fn bearer(c: &mut Criterion) {
     group.bench_function("hand_written_jsonwebtoken", |b| {
         b.iter(|| ready(by_hand.clone().oneshot(request(black_box(&token)))).unwrap())
     });
-    let verifier = logi::AccessTokenVerifier::new(
+    let verifier = logi::verify::AccessTokenVerifier::new(
         provider.issuer(),
         client,
-        logi::Jwks::from_json(provider.jwks().to_string().as_bytes()).unwrap(),
+        logi::provider::Jwks::from_json(provider.jwks().to_string().as_bytes()).unwrap(),
     );
     assert!(ready(verifier.verify(&token)).is_ok());
     group.bench_function("access_token_verifier_only", |b| {

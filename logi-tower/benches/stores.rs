@@ -10,8 +10,9 @@ use std::hint::black_box;
 use axum::Router;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
+use logi::store::{MemoryStore, RedisStore};
 use logi::testing::{TestClient, TestProvider};
-use logi::{LogiLayer, LogiUser, MemoryStore, RedisStore, SessionKeys};
+use logi::{LogiLayer, LogiUser, SessionKeys};
 use tower::ServiceExt as _;
 
 #[allow(dead_code, unreachable_pub)]

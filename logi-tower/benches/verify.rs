@@ -11,7 +11,8 @@ use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
-use logi::{Checks, IdTokenVerifier, Jwks};
+use logi::provider::Jwks;
+use logi::verify::{Checks, IdTokenVerifier};
 
 #[path = "support/ready.rs"]
 mod ready;

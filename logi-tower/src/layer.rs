@@ -18,7 +18,7 @@ use crate::session::cookie::Sealer;
 use crate::session::manager::Sessions;
 use crate::session::signout::SignOuts;
 use crate::state::{Shared, Web};
-use crate::{AccessTokenVerifier, IdTokenVerifier};
+use crate::verify::{AccessTokenVerifier, IdTokenVerifier};
 
 /// Signs users in with logi and attaches them to requests.
 ///

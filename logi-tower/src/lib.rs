@@ -35,6 +35,20 @@
 //! the authorization-code flow (PKCE S256, state, nonce, a confidential or public client), keeps
 //! the session sealed in `__Host-` cookies (AES-256-GCM), and verifies ID tokens under logi's
 //! shared contract ([`verify`]).
+//!
+//! ## Where things are
+//!
+//! Every public item has one path. The crate root holds what an app wires up and what its
+//! handlers take: the layer and its builder ([`LogiLayer`], [`LogiLayerBuilder`]), the user
+//! ([`LogiUser`], [`AccessToken`]), the sessions API ([`LogiSessions`]) and the session keys
+//! ([`SessionKeys`]). Each narrower concern is a module, and its types are named only there:
+//! - [`verify`]: ID-token and access-token verification (`logi::verify::IdTokenVerifier`, …);
+//! - [`provider`]: discovery, the provider's keys and the HTTP client
+//!   (`logi::provider::HttpClient`, `logi::provider::Jwks`, …);
+//! - [`store`]: server-side session stores and the coordination between instances
+//!   (`logi::store::SessionStore`, `logi::store::MemoryStore`, `logi::store::RedisStore`, …);
+//! - [`first_login`], [`button`], and, behind their features, `grpc` (`tonic`), `webhooks` and
+//!   `testing`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -83,23 +97,18 @@ pub use config::{
 pub use extract::{LogiRejection, LogiRejectionKind};
 pub use future::ResponseFuture;
 pub use layer::LogiLayer;
-pub use provider::{HttpClient, Jwks, ProviderMetadata};
 pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
 pub use service::Logi;
 pub use session::cookie::{SessionKeyError, SessionKeyErrorKind, SessionKeys};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use session::store::RedisStore;
-pub use session::store::{
-    Coordination, MemoryStore, SessionId, SessionStore, StoreError, StoreErrorKind, StoredSession,
-};
+pub use session::store;
 pub use sessions::{LogiSessions, SessionInfo, SessionsError, SessionsErrorKind};
 pub use user::{AccessToken, LogiUser};
-pub use verify::{
-    AccessTokenVerifier, Checks, IdToken, IdTokenVerifier, VerifiedAccessToken, VerifyError,
-    VerifyErrorKind,
-};
+
+// Crate-internal short paths that `service.rs` and `refresh.rs` still name (both are being
+// reworked elsewhere); not public: the public paths are `logi::verify` and `logi::store`.
+pub(crate) use session::store::StoreError;
+pub(crate) use verify::{Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

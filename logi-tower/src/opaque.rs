@@ -31,10 +31,10 @@ use aws_lc_rs::digest;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
-use crate::VerifiedAccessToken;
 use crate::bearer::TokenCache;
 use crate::provider::{CallError, OidcClient};
 use crate::user::Principal;
+use crate::verify::VerifiedAccessToken;
 use crate::verify::{VerifyError, VerifyErrorKind as Kind};
 
 /// How long an opaque token's validation is trusted before the provider is asked again.

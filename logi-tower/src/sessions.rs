@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::LogiLayer;
 use crate::clock::unix_now;
 use crate::session::signout::Whose;
 use crate::state::{Auth, Shared, Web};
-use crate::{LogiLayer, SessionId, StoreError};
+use crate::store::{SessionId, StoreError};
 
 /// The sessions of [`LogiLayer`]'s users, for an app's "your devices" page, an admin's "sign
 /// this user out", or a handler reacting to an event.
@@ -20,7 +21,7 @@ use crate::{LogiLayer, SessionId, StoreError};
 /// the request's own session, [`current`](Self::current)). Cheap to clone.
 ///
 /// What it can do depends on where sessions live:
-/// - with a server-side [`SessionStore`](crate::SessionStore), sessions are listed, and ended by
+/// - with a server-side [`SessionStore`](crate::store::SessionStore), sessions are listed, and ended by
 ///   deleting them: every instance sharing the store sees it at once;
 /// - with sealed cookie sessions (the default), the server has no list of them: ending the
 ///   sessions of a user or provider session puts it on a denylist, and a cookie signed in
@@ -261,7 +262,7 @@ pub struct SessionsError {
 #[non_exhaustive]
 pub enum SessionsErrorKind {
     /// Sessions are sealed in cookies: the server keeps no list of them, nor ids to end one by.
-    /// Configure a [`SessionStore`](crate::SessionStore) for that.
+    /// Configure a [`SessionStore`](crate::store::SessionStore) for that.
     CookieSessions,
     /// The layer does not sign users in (no redirect URI): there are no sessions.
     NoSignIn,

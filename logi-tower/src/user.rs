@@ -44,7 +44,10 @@ impl Principal {
     }
 
     /// The principal of a verified bearer token (`raw`, moved into it).
-    pub(crate) fn from_access_token(token: crate::VerifiedAccessToken, raw: String) -> Self {
+    pub(crate) fn from_access_token(
+        token: crate::verify::VerifiedAccessToken,
+        raw: String,
+    ) -> Self {
         Self {
             iss: token.issuer,
             sub: token.subject,

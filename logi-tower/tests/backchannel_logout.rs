@@ -9,8 +9,9 @@ mod support;
 
 use std::time::Duration;
 
+use logi::LogiLayerBuilder;
+use logi::store::{MemoryStore, SessionStore};
 use logi::testing::{TestClient, TestProvider};
-use logi::{LogiLayerBuilder, MemoryStore, SessionStore};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Browser, CLIENT_ID, CLIENT_SECRET, Instances, Reply, start_with};
@@ -170,7 +171,7 @@ async fn two_instances_with_cookie_sessions_and_redis_coordination() {
 /// [`logout_everywhere`] on two instances that `use_redis` puts on one Redis.
 #[cfg(feature = "redis")]
 async fn logout_everywhere_on_redis(
-    use_redis: fn(logi::LogiLayerBuilder, logi::RedisStore) -> logi::LogiLayerBuilder,
+    use_redis: fn(logi::LogiLayerBuilder, logi::store::RedisStore) -> logi::LogiLayerBuilder,
 ) {
     let Some(server) = support::redis_server::RedisServer::start("back-channel logout on Redis")
     else {
@@ -179,7 +180,7 @@ async fn logout_everywhere_on_redis(
     let url = server.url.clone();
     let cluster = cluster(2, |b| {
         let url = url.clone();
-        async move { use_redis(b, logi::RedisStore::connect(&url).await.unwrap()) }
+        async move { use_redis(b, logi::store::RedisStore::connect(&url).await.unwrap()) }
     })
     .await;
     logout_everywhere(&cluster).await;
@@ -450,7 +451,7 @@ async fn an_unreachable_redis_is_503_and_fails_closed() {
     let cluster = cluster(2, |b| {
         let url = url.clone();
         async move {
-            let redis = logi::RedisStore::connect(&url).await.unwrap();
+            let redis = logi::store::RedisStore::connect(&url).await.unwrap();
             b.coordination(redis)
         }
     })

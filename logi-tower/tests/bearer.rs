@@ -459,9 +459,10 @@ async fn the_id_token_hint_of_a_sign_out_opens_nothing() {
 /// verification results, not the checks they were verified with, not a test session.
 #[tokio::test]
 async fn debug_output_never_shows_a_token() {
-    use logi::ProviderMetadata;
+    use logi::AccessToken;
+    use logi::provider::{HttpClient, Jwks, ProviderMetadata};
     use logi::testing::TestSession;
-    use logi::{AccessToken, AccessTokenVerifier, Checks, HttpClient, IdTokenVerifier, Jwks};
+    use logi::verify::{AccessTokenVerifier, Checks, IdTokenVerifier};
 
     let api = start().await;
     let tokens = api.code_grant().await;

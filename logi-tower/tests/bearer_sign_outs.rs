@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use base64::Engine as _;
-use logi::MemoryStore;
+use logi::store::MemoryStore;
 use logi::testing::{TestClient, TestProvider};
 use support::{CLIENT_ID, start_with};
 
@@ -171,7 +171,7 @@ async fn back_channel_logout_across_instances_sharing_redis() {
         |client: TestClient, _| client,
         |b| {
             let url = url.clone();
-            async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+            async move { b.coordination(logi::store::RedisStore::connect(&url).await.unwrap()) }
         },
     )
     .await;

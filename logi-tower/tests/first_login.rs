@@ -15,8 +15,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use logi::first_login::{PendingSignup, SignIn, SignInDecision};
+use logi::store::MemoryStore;
 use logi::testing::{Endpoint, TestProvider, TestProviderBuilder, TestUser};
-use logi::{LogiLayer, LogiLayerBuilder, LogiUser, MemoryStore};
+use logi::{LogiLayer, LogiLayerBuilder, LogiUser};
 use reqwest::Method;
 use support::{App, Browser, start_app};
 

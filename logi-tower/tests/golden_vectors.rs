@@ -3,7 +3,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use logi::{Checks, IdTokenVerifier, Jwks};
+use logi::provider::Jwks;
+use logi::verify::{Checks, IdTokenVerifier};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use logi::provider::{HttpClient, Jwks, ProviderMetadata};
 use logi::testing::{Endpoint, Fault, TestClient, TestProvider};
-use logi::{Checks, HttpClient, IdTokenVerifier, Jwks, ProviderMetadata, VerifyErrorKind};
+use logi::verify::{Checks, IdTokenVerifier, VerifyErrorKind};
 use serde_json::json;
 
 const CLIENT: &str = TestClient::DEFAULT_CLIENT_ID;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use logi::StoreError;
+use logi::store::StoreError;
 use logi::testing::{Endpoint, Fault, TestProvider};
 use support::coordination::{Call, Hook, Hooked};
 use support::{App, Browser, start_with};

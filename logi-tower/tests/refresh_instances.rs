@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use logi::RedisStore;
+use logi::store::RedisStore;
 use logi::testing::{Endpoint, TestProvider};
 use support::redis_server::RedisServer;
 use support::{Browser, Instances, start_instances, start_instances_on_redis};

@@ -9,8 +9,8 @@ mod support;
 
 use std::time::Duration;
 
+use logi::store::{Coordination, SessionId, SessionStore, StoreErrorKind, StoredSession};
 use logi::testing::{Endpoint, TestProvider};
-use logi::{Coordination, SessionId, SessionStore, StoreErrorKind, StoredSession};
 use support::clock::unix_now_signed as now;
 use support::{Browser, start_with};
 
@@ -384,14 +384,17 @@ macro_rules! store_tests {
     };
 }
 
-store_tests!(memory, async { Some((logi::MemoryStore::new(), ())) }.await);
+store_tests!(
+    memory,
+    async { Some((logi::store::MemoryStore::new(), ())) }.await
+);
 
 #[cfg(feature = "redis")]
 store_tests!(
     redis,
     async {
         let server = support::redis_server::RedisServer::start("the Redis session store tests")?;
-        let store = logi::RedisStore::connect(&server.url).await.unwrap();
+        let store = logi::store::RedisStore::connect(&server.url).await.unwrap();
         Some((store, server))
     }
     .await
@@ -401,13 +404,13 @@ store_tests!(
 /// kept on the server).
 #[tokio::test]
 async fn cookie_sessions_browser_flow() {
-    browser_flow(None::<logi::MemoryStore>).await;
+    browser_flow(None::<logi::store::MemoryStore>).await;
 }
 
 /// A test session stored in the layer's store signs a request in.
 #[tokio::test]
 async fn a_test_session_is_stored_in_the_layers_store() {
-    let store = logi::MemoryStore::new();
+    let store = logi::store::MemoryStore::new();
     let configured = store.clone();
     let app = start_with(TestProvider::builder(), |b| b.session_store(configured)).await;
     let cookie = logi::testing::TestSession::new("user-0042")
@@ -434,7 +437,7 @@ async fn a_redis_that_is_down_gives_503_and_keeps_the_cookie() {
     else {
         return;
     };
-    let store = logi::RedisStore::connect(&server.url).await.unwrap();
+    let store = logi::store::RedisStore::connect(&server.url).await.unwrap();
     let app = start_with(TestProvider::builder(), |b| b.session_store(store)).await;
     let mut browser = Browser::new();
     browser.sign_in(&app, "/").await;
@@ -478,7 +481,7 @@ async fn two_instances_share_sessions_and_sign_outs_through_redis() {
     let url = server.url.clone();
     let instances = support::start_instances(TestProvider::builder(), 2, |b| {
         let url = url.clone();
-        async move { b.session_store(logi::RedisStore::connect(&url).await.unwrap()) }
+        async move { b.session_store(logi::store::RedisStore::connect(&url).await.unwrap()) }
     })
     .await;
     let origins = &instances.origins;

@@ -12,8 +12,9 @@ use axum::extract::Form;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use logi::store::SessionStore;
 use logi::testing::TestProvider;
-use logi::{LogiLayer, LogiSessions, LogiUser, SessionStore, SessionsError, SessionsErrorKind};
+use logi::{LogiLayer, LogiSessions, LogiUser, SessionsError, SessionsErrorKind};
 use serde_json::{Value, json};
 use support::{App, Browser, start_app};
 
@@ -191,7 +192,7 @@ async fn devices_page<S: SessionStore>(store: S) {
 
 #[tokio::test]
 async fn a_devices_page_on_a_memory_store() {
-    devices_page(logi::MemoryStore::new()).await;
+    devices_page(logi::store::MemoryStore::new()).await;
 }
 
 #[cfg(feature = "redis")]
@@ -201,7 +202,7 @@ async fn a_devices_page_on_redis() {
     else {
         return;
     };
-    devices_page(logi::RedisStore::connect(&server.url).await.unwrap()).await;
+    devices_page(logi::store::RedisStore::connect(&server.url).await.unwrap()).await;
 }
 
 /// Sealed cookie sessions: no list, no ids; ending all of a user's sessions signs out every
@@ -219,7 +220,7 @@ async fn cookie_sessions_end_through_the_denylist() {
     let error = app
         .logi
         .sessions()
-        .end(&logi::SessionId::from_stored("x"))
+        .end(&logi::store::SessionId::from_stored("x"))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), SessionsErrorKind::CookieSessions);

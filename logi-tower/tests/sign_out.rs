@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use logi::store::{MemoryStore, StoreError};
 use logi::testing::{TestProvider, TestSession};
-use logi::{MemoryStore, StoreError};
 use support::coordination::{Call, Hook, Hooked};
 use support::{Browser, Instances, start, start_with};
 
@@ -96,7 +96,7 @@ async fn two_instances_with_cookie_sessions_and_redis_coordination() {
     let url = server.url.clone();
     let instances: Instances = support::start_instances(TestProvider::builder(), 2, |b| {
         let url = url.clone();
-        async move { b.coordination(logi::RedisStore::connect(&url).await.unwrap()) }
+        async move { b.coordination(logi::store::RedisStore::connect(&url).await.unwrap()) }
     })
     .await;
     sign_out_ends_every_copy(&instances.origins).await;

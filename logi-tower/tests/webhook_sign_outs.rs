@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use axum::routing::post;
 use axum::{Extension, Router};
+use logi::LogiLayer;
+use logi::store::{MemoryStore, StoreError};
 use logi::testing::TestProvider;
 use logi::webhooks::{LogiWebhook, WebhookLayer, WebhookVerifier};
-use logi::{LogiLayer, MemoryStore, StoreError};
 use serde_json::{Value, json};
 use support::clock::unix_now;
 use support::coordination::{Call, Hook, Hooked};
@@ -145,7 +146,7 @@ async fn with_a_redis_store() {
     else {
         return;
     };
-    let store = logi::RedisStore::connect(&server.url).await.unwrap();
+    let store = logi::store::RedisStore::connect(&server.url).await.unwrap();
     let app = start_app(TestProvider::builder(), |b| b.session_store(store), routes).await;
     withdrawing_events_end_sessions(&app).await;
 }
@@ -224,7 +225,7 @@ async fn instances_sharing_a_redis_coordination_accept_a_delivery_once() {
     };
     let mut instances = Vec::new();
     for _ in 0..2 {
-        let coordination = logi::RedisStore::connect(&server.url).await.unwrap();
+        let coordination = logi::store::RedisStore::connect(&server.url).await.unwrap();
         instances.push(
             start_app(
                 TestProvider::builder(),

@@ -916,7 +916,7 @@ async fn instances_sharing_redis_accept_a_delivery_once_even_after_a_restart() {
         return;
     };
     let instance = |url: String| async move {
-        let store = logi::RedisStore::connect(&url).await.unwrap();
+        let store = logi::store::RedisStore::connect(&url).await.unwrap();
         let verifier = WebhookVerifier::builder()
             .secret("k1", K1)
             .legacy_secret(LEGACY)

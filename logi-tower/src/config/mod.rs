@@ -259,13 +259,13 @@ impl LogiLayerBuilder {
         self
     }
 
-    /// Keeps sessions in `store` (a [`MemoryStore`](crate::MemoryStore), a `RedisStore`, or your
+    /// Keeps sessions in `store` (a [`MemoryStore`](crate::store::MemoryStore), a `RedisStore`, or your
     /// own [`SessionStore`]) instead of sealing them whole into cookies: the cookie then holds
     /// only a sealed random session id, sessions can be ended from the server, and their size
     /// is not limited by cookies. `LOGI_SESSION_STORE` chooses one from the environment:
     /// `memory`, or a `redis://` URL (feature `redis`); unset, sessions are sealed cookies.
     ///
-    /// A [`MemoryStore`](crate::MemoryStore) or a `RedisStore` also coordinates the layers that
+    /// A [`MemoryStore`](crate::store::MemoryStore) or a `RedisStore` also coordinates the layers that
     /// share it (see [`coordination`](Self::coordination)); for another store, give a
     /// coordination too when several instances share it.
     pub fn session_store(mut self, store: impl SessionStore) -> Self {

@@ -78,7 +78,7 @@ pub(crate) type Opened = (
     Option<std::sync::Arc<dyn DynCoordination>>,
 );
 
-/// The [`Coordination`](crate::Coordination) of a store given in code, when it is one of this
+/// The [`Coordination`](crate::store::Coordination) of a store given in code, when it is one of this
 /// crate's stores.
 fn coordination_of<S: SessionStore>(store: &S) -> Option<std::sync::Arc<dyn DynCoordination>> {
     let any: &dyn std::any::Any = store;
@@ -106,7 +106,7 @@ async fn connect_redis(
         })
 }
 
-/// The [`Coordination`](crate::Coordination) a [`LogiLayerBuilder`](crate::LogiLayerBuilder)
+/// The [`Coordination`](crate::store::Coordination) a [`LogiLayerBuilder`](crate::LogiLayerBuilder)
 /// was given, opened when the layer is built.
 #[derive(Clone)]
 pub(crate) enum CoordinationChoice {

@@ -11,7 +11,6 @@ use super::pages::ErrorPage;
 use super::return_to::is_completion_path;
 use super::transaction::{self, Transaction};
 use super::{query_param, unix_now_ms};
-use crate::Checks;
 use crate::first_login::{HookFailure, SignIn, SignInDecision, SignInHook};
 use crate::provider::{CallError, TransportErrorKind};
 use crate::reject::redirect;
@@ -19,6 +18,7 @@ use crate::session::cookie::RequestCookies;
 use crate::session::data::{Pending, SessionData};
 use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
 use crate::state::Web;
+use crate::verify::Checks;
 
 /// Claims about the protocol rather than the user: not kept as identity claims.
 const PROTOCOL_CLAIMS: [&str; 15] = [
@@ -135,7 +135,7 @@ async fn complete(
                 code = error.code(),
                 "refusing a sign-in: the ID token failed verification"
             );
-            if error.kind() == crate::VerifyErrorKind::Unavailable {
+            if error.kind() == crate::verify::VerifyErrorKind::Unavailable {
                 return failed(
                     shared,
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -110,7 +110,7 @@ impl Jwks {
     /// When `json` is not a JWKS document.
     ///
     /// ```
-    /// let jwks = logi::Jwks::from_json(br#"{"keys": []}"#).unwrap();
+    /// let jwks = logi::provider::Jwks::from_json(br#"{"keys": []}"#).unwrap();
     /// assert_eq!(jwks.kids(), Vec::<String>::new());
     /// ```
     pub fn from_json(json: &[u8]) -> Result<Self, JwksError> {

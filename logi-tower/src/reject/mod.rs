@@ -15,10 +15,10 @@ pub(crate) use self::grpc::status as grpc_status;
 pub(crate) use self::http::{json, json_error, layer_missing, redirect};
 pub(crate) use self::kind::RequestKind;
 pub(crate) use self::reason::{DEFAULT_RETRY_AFTER, Reason, Refusal};
-use crate::VerifyErrorKind;
 #[cfg(any(feature = "axum", feature = "tonic"))]
 use crate::guard::Denial;
 use crate::state::{Auth, CredentialError};
+use crate::verify::VerifyErrorKind;
 
 impl Refusal {
     /// Why a request without a usable user is refused: a refused bearer token says why, a

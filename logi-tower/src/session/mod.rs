@@ -7,4 +7,4 @@ pub(crate) mod cookie;
 pub(crate) mod data;
 pub(crate) mod manager;
 pub(crate) mod signout;
-pub(crate) mod store;
+pub mod store;

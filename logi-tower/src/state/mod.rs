@@ -21,7 +21,7 @@ use crate::session::manager::{Handle, Sessions};
 use crate::session::signout::{Ending, SignOuts};
 use crate::session::store::DynCoordination;
 use crate::user::Principal;
-use crate::{AccessTokenVerifier, IdTokenVerifier};
+use crate::verify::{AccessTokenVerifier, IdTokenVerifier};
 
 /// Everything the layer's services share.
 pub(crate) struct Shared {
@@ -139,7 +139,7 @@ pub(crate) enum CredentialError {
     /// The `Authorization` header cannot be used.
     Malformed(&'static str),
     /// The token failed verification.
-    Invalid(crate::VerifyError),
+    Invalid(crate::verify::VerifyError),
 }
 
 impl Web {

@@ -35,7 +35,7 @@ pub enum VerifyErrorKind {
     Inactive,
     /// A bearer token that is not an access token: an ID token, a logout token, or any other
     /// JWT the provider signed, whatever its audience (see
-    /// [`AccessTokenVerifier`](crate::AccessTokenVerifier) for the rule); or an opaque token
+    /// [`AccessTokenVerifier`](crate::verify::AccessTokenVerifier) for the rule); or an opaque token
     /// the provider describes as another kind of token (a refresh token).
     NotAnAccessToken,
 }

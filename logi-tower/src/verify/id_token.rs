@@ -21,8 +21,8 @@ pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// Cheap to clone; clones share the key cache.
 ///
 /// ```
-/// # async fn run(jwks: logi::Jwks, id_token: &str) -> Result<(), logi::VerifyError> {
-/// use logi::{Checks, IdTokenVerifier};
+/// # async fn run(jwks: logi::provider::Jwks, id_token: &str) -> Result<(), logi::verify::VerifyError> {
+/// use logi::verify::{Checks, IdTokenVerifier};
 ///
 /// let verifier = IdTokenVerifier::new("https://api.1pass.dev", "logi_0123", jwks);
 /// let token = verifier.verify(id_token, &Checks::new().nonce("n-0S6_WzA2Mj")).await?;

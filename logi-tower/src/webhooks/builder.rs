@@ -11,7 +11,8 @@ use super::keys::{self, FetchError, FetchKeys, KeyRing, Keys, SECRETS_SETTING};
 use super::replay::ReplayMemory;
 use super::verifier::WebhookVerifier;
 use crate::session::store::DynCoordination;
-use crate::{ConfigError, Coordination, LogiSessions, Secret};
+use crate::store::Coordination;
+use crate::{ConfigError, LogiSessions, Secret};
 
 impl WebhookVerifier {
     /// A builder.

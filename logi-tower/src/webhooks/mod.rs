@@ -51,7 +51,7 @@
 //! replay: the verifier also remembers every accepted signature for its
 //! [replay window](WebhookVerifier::replay_window) (both tolerances and a clock skew, 11 minutes
 //! by default), longer than any timestamp the delivery came with stays acceptable. Give it the
-//! app's [`Coordination`](crate::Coordination) (Redis) and that memory is shared by every
+//! app's [`Coordination`](crate::store::Coordination) (Redis) and that memory is shared by every
 //! instance and survives restarts: insert-if-absent, so one instance accepts a delivery. A
 //! redelivery of the same body with the same key (a retry after your handler failed) is
 //! therefore refused inside that window: make handlers succeed once they have seen the event,

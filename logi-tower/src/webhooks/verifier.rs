@@ -31,7 +31,7 @@ use crate::{ConfigError, LogiSessions, Secret};
 /// and a signature is accepted once: it is remembered for
 /// [`replay_window`](Self::replay_window) (both tolerances and
 /// [`REPLAY_CLOCK_SKEW`](Self::REPLAY_CLOCK_SKEW), 11 minutes by default), longer than any
-/// timestamp it came with stays acceptable. With a [`Coordination`](crate::Coordination)
+/// timestamp it came with stays acceptable. With a [`Coordination`](crate::store::Coordination)
 /// (given with [`coordination`](super::WebhookVerifierBuilder::coordination), or the one of the
 /// layer given to [`end_sessions`](super::WebhookVerifierBuilder::end_sessions)) that memory is
 /// shared by every instance and, on Redis, survives restarts. Comparisons are constant-time

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use logi::{Coordination, MemoryStore, StoreError};
+use logi::store::{Coordination, MemoryStore, StoreError};
 
 /// Which [`Coordination`] method is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -131,12 +131,12 @@ pub async fn start_instances_on_redis(
     provider: logi::testing::TestProviderBuilder,
     count: usize,
     url: &str,
-    use_redis: fn(logi::LogiLayerBuilder, logi::RedisStore) -> logi::LogiLayerBuilder,
+    use_redis: fn(logi::LogiLayerBuilder, logi::store::RedisStore) -> logi::LogiLayerBuilder,
 ) -> Instances {
     let url = url.to_owned();
     start_instances(provider, count, |b| {
         let url = url.clone();
-        async move { use_redis(b, logi::RedisStore::connect(&url).await.unwrap()) }
+        async move { use_redis(b, logi::store::RedisStore::connect(&url).await.unwrap()) }
     })
     .await
 }

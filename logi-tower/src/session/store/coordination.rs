@@ -26,7 +26,7 @@ use super::{StoreError, StoreFuture};
 ///
 /// Give one to [`LogiLayerBuilder::coordination`](crate::LogiLayerBuilder::coordination).
 /// `RedisStore` (feature `redis`) implements it (a session store on Redis is used for
-/// coordination too, with nothing more to configure); [`MemoryStore`](crate::MemoryStore)
+/// coordination too, with nothing more to configure); [`MemoryStore`](crate::store::MemoryStore)
 /// implements it for layers within one process. Without one, each layer coordinates only the
 /// requests it serves itself: enough for one instance, not for several.
 ///
@@ -120,7 +120,7 @@ impl<T: Coordination> DynCoordination for T {
 /// fail as unavailable (the layer then treats coordination as failing: closed).
 const MAX_RECORDS: usize = 100_000;
 
-/// Records in this process's memory: [`MemoryStore`](crate::MemoryStore)'s [`Coordination`].
+/// Records in this process's memory: [`MemoryStore`](crate::store::MemoryStore)'s [`Coordination`].
 #[derive(Clone, Default)]
 pub(crate) struct MemoryRecords {
     inner: Arc<Mutex<Records>>,

@@ -18,7 +18,7 @@ use super::{Coordination, SessionId, SessionStore, StoreError, StoredSession, un
 /// store as its session store coordinates through it).
 ///
 /// ```
-/// let store = logi::MemoryStore::with_capacity(10_000);
+/// let store = logi::store::MemoryStore::with_capacity(10_000);
 /// let layer = logi::LogiLayer::builder().session_store(store.clone());
 /// // Later, end every session of a user (from a webhook, an admin page, …):
 /// // store.delete_by_sub("user-0001").await?;

@@ -15,7 +15,8 @@
 //! overwrite a newer one.
 //!
 //! ```
-//! use logi::{LogiLayer, MemoryStore};
+//! use logi::LogiLayer;
+//! use logi::store::MemoryStore;
 //!
 //! let builder = LogiLayer::builder().session_store(MemoryStore::new());
 //! # let _ = builder;
@@ -38,6 +39,7 @@ pub use coordination::Coordination;
 pub(crate) use coordination::DynCoordination;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
 
 /// Storage for server-side sessions, shared by every instance of an app that uses it.
@@ -64,7 +66,7 @@ pub use redis::RedisStore;
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 ///
-/// use logi::{MemoryStore, SessionId, SessionStore, StoreError, StoredSession};
+/// use logi::store::{MemoryStore, SessionId, SessionStore, StoreError, StoredSession};
 ///
 /// #[derive(Clone, Default)]
 /// struct Counted {

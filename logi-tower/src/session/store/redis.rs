@@ -93,7 +93,7 @@ return 0
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = logi::RedisStore::connect("redis://127.0.0.1:6379/").await?;
+/// let store = logi::store::RedisStore::connect("redis://127.0.0.1:6379/").await?;
 /// let logi = logi::LogiLayer::builder().session_store(store);
 /// # let _ = logi; Ok(()) }
 /// ```
