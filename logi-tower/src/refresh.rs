@@ -26,6 +26,7 @@
 //! - **Failure policy.** A conclusive refusal (`invalid_grant`, `invalid_client`, another 4xx)
 //!   ends the session. A transient failure (no answer, 5xx, 429) keeps it: the request goes on
 //!   while the access token is still valid, and is answered 503 when it is not.
+//!   [`refresh_due`] applies it ([`Verdict`]); the request path only carries out the verdict.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

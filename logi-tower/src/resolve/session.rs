@@ -3,6 +3,7 @@
 //! back. Decided once in [`decide`] for both; must not look at bearer tokens.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 
@@ -140,16 +141,9 @@ fn decide(shared: Arc<Shared>, loaded: Loaded, now: i64) -> Step {
         Loaded::Valid { data, .. } => Step::Done(signed_in(shared, data, Vec::new())),
         Loaded::Unusable { chunks } => {
             let set_cookies = web.sessions.clear_sealed(chunks);
-            Step::Done(Resolved {
-                auth: Auth::new(shared, None),
-                set_cookies,
-            })
+            Step::Done(signed_out(shared, set_cookies))
         }
-        Loaded::Unavailable { .. } => {
-            let mut auth = Auth::new(shared, None);
-            auth.unavailable = Some(DEFAULT_RETRY_AFTER);
-            Step::Done(Resolved::new(auth))
-        }
+        Loaded::Unavailable { .. } => Step::Done(unavailable(shared, None)),
         Loaded::None => Step::Done(Resolved::new(Auth::new(shared, None))),
     }
 }
@@ -170,10 +164,7 @@ impl Step {
             }
             Self::End { shared, handle } if !shared.web().sessions.is_stored() => {
                 let set_cookies = shared.web().sessions.clear_sealed(handle.chunks);
-                Resolution::Ready(Resolved {
-                    auth: Auth::new(shared, None),
-                    set_cookies,
-                })
+                Resolution::Ready(signed_out(shared, set_cookies))
             }
             step => pending(Pending::Step(step)),
         }
@@ -194,10 +185,7 @@ impl Step {
             }
             Self::End { shared, handle } => {
                 let set_cookies = shared.web().sessions.clear(&handle).await;
-                Resolved {
-                    auth: Auth::new(shared, None),
-                    set_cookies,
-                }
+                signed_out(shared, set_cookies)
             }
             Self::Refresh {
                 shared,
@@ -212,17 +200,10 @@ impl Step {
                         signed_in(shared, data, set_cookies)
                     }
                     Verdict::Proceed(data) => signed_in(shared, data, Vec::new()),
-                    Verdict::Unavailable(retry_after) => {
-                        let mut auth = Auth::new(shared, None);
-                        auth.unavailable = Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
-                        Resolved::new(auth)
-                    }
+                    Verdict::Unavailable(retry_after) => unavailable(shared, retry_after),
                     Verdict::End => {
                         let set_cookies = shared.web().sessions.clear(&handle).await;
-                        Resolved {
-                            auth: Auth::new(shared, None),
-                            set_cookies,
-                        }
+                        signed_out(shared, set_cookies)
                     }
                 }
             }
@@ -236,6 +217,23 @@ fn signed_in(shared: Arc<Shared>, data: SessionData, set_cookies: Vec<HeaderValu
         auth: Auth::new(shared, Some(Arc::new(data.into()))),
         set_cookies,
     }
+}
+
+/// Nobody signed in, with the cookies to write (the session's removal, when it ended).
+fn signed_out(shared: Arc<Shared>, set_cookies: Vec<HeaderValue>) -> Resolved {
+    Resolved {
+        auth: Auth::new(shared, None),
+        set_cookies,
+    }
+}
+
+/// Nobody signed in for now: the session's state is unknown (its store or the coordination
+/// cannot be reached) or it cannot be refreshed yet; a request that needs the user gets 503,
+/// retry after `retry_after` (the refusal's default when `None`).
+fn unavailable(shared: Arc<Shared>, retry_after: Option<Duration>) -> Resolved {
+    let mut auth = Auth::new(shared, None);
+    auth.unavailable = Some(retry_after.unwrap_or(DEFAULT_RETRY_AFTER));
+    Resolved::new(auth)
 }
 
 /// The session's cookies, sealed; on the (theoretical) failure to seal a session that was
