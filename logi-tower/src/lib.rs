@@ -89,12 +89,20 @@ pub mod webhooks;
 pub use body::LogiBody;
 pub use claims::StandardClaims;
 pub use config::{
-    ConfigError, DEFAULT_REFRESH_SUCCESSOR_WINDOW, DEFAULT_SCOPES, LogiLayerBuilder, Paths,
+    ConfigError, DEFAULT_REFRESH_SUCCESSOR_WINDOW, DEFAULT_SCOPES, LogiLayerBuilder, RoutePaths,
     TokenAuthMethod,
 };
 #[cfg(feature = "axum")]
 pub use extract::{LogiRejection, LogiRejectionKind};
-pub use future::ResponseFuture;
+pub use future::LogiResponseFuture;
+
+/// The old name of [`RoutePaths`].
+#[deprecated(note = "renamed to `logi::RoutePaths`")]
+pub type Paths = RoutePaths;
+/// The old name of [`LogiResponseFuture`].
+#[deprecated(note = "renamed to `logi::LogiResponseFuture`")]
+pub type ResponseFuture<F> = LogiResponseFuture<F>;
+
 pub use layer::LogiLayer;
 pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
@@ -107,7 +115,9 @@ pub use user::{AccessToken, LogiUser};
 // Crate-internal short paths that `service.rs` and `refresh.rs` still name (both are being
 // reworked elsewhere); not public: the public paths are `logi::verify` and `logi::store`.
 pub(crate) use session::store::StoreError;
-pub(crate) use verify::{Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind};
+pub(crate) use verify::{
+    IdTokenChecks as Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind,
+};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
