@@ -127,30 +127,12 @@ pub use logi_macros::protected;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-/// Not public API: what `#[logi::protected]` expands to, and hooks for this crate's benchmarks.
-/// May change in any release.
+/// Not public API: what `#[logi::protected]` expands to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
-    use http::HeaderMap;
-
-    use crate::LogiLayer;
-    use crate::session::manager::Loaded;
-
     #[cfg(feature = "axum")]
     pub use crate::extract::Protected;
     #[cfg(feature = "tonic")]
     pub use crate::grpc::{authorize as grpc_authorize, refused as grpc_refused};
     pub use crate::guard::{Guard, Requirement, check};
-
-    /// Opens and parses the session sealed in a request's cookies, as the layer does for every
-    /// request; whether it is a valid signed-in session.
-    #[must_use]
-    pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
-        layer.shared.web.as_ref().is_some_and(|web| {
-            matches!(
-                web.sessions.load_sealed(headers, crate::clock::unix_now()),
-                Loaded::Valid { data, .. } if data.pending.is_none()
-            )
-        })
-    }
 }
