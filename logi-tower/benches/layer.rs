@@ -1,20 +1,23 @@
 //! The cost of `LogiLayer` on a signed-in request, in-process through `oneshot`, next to: the
-//! same router bare; opening and parsing the sealed session alone; and `tower-sessions` with its
-//! memory store loading the same data. Also the refresh paths: a session that needs no refresh,
+//! same router bare; the layer around a bare service that only takes the user (the session load,
+//! through the public API, without a router); and `tower-sessions` with its memory store loading
+//! the same data. Also the refresh paths: a session that needs no refresh,
 //! and one served from a shared refresh's outcome (provider time excluded).
 
+use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::FromRequestParts as _;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue, Request};
+use http::{Request, Response, StatusCode};
 use logi::testing::{TestClient, TestProvider};
 use logi::{LogiLayer, LogiUser, SessionKeys};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
+use tower::{Layer as _, ServiceExt as _};
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
 #[path = "support/ready.rs"]
@@ -164,8 +167,22 @@ fn signed_in_request(c: &mut Criterion) {
     let with_logi = Router::new()
         .route("/dashboard", get(handler))
         .layer(f.logi.clone());
-    let mut headers = HeaderMap::new();
-    headers.insert("cookie", HeaderValue::from_str(&f.cookie).unwrap());
+    // The layer around a service that only takes the user: the layer's session load (cookie
+    // header parse, base64 decode, AES-256-GCM open, JSON parse, expiry checks), attaching the
+    // user and extracting it, without a router.
+    let layer_only = f
+        .logi
+        .clone()
+        .layer(tower::service_fn(|request: Request<Body>| async move {
+            let (mut parts, _) = request.into_parts();
+            let status = match <LogiUser>::from_request_parts(&mut parts, &()).await {
+                Ok(_) => StatusCode::OK,
+                Err(_) => StatusCode::UNAUTHORIZED,
+            };
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = status;
+            Ok::<_, Infallible>(response)
+        }));
 
     // tower-sessions: the same user data in its memory store, loaded on every request.
     let store = MemoryStore::default();
@@ -207,7 +224,9 @@ fn signed_in_request(c: &mut Criterion) {
     ] {
         assert_eq!(response.unwrap().status(), 200, "{name}");
     }
-    assert!(logi::__private::open_session(&f.logi, &headers));
+
+    let response = ready(layer_only.clone().oneshot(request(&f.cookie))).unwrap();
+    assert_eq!(response.status(), 200, "logi around a bare service");
 
     let mut group = c.benchmark_group("signed_in_request");
     group.bench_function("bare_router", |b| {
@@ -216,8 +235,8 @@ fn signed_in_request(c: &mut Criterion) {
     group.bench_function("logi_layer", |b| {
         b.iter(|| ready(with_logi.clone().oneshot(request(black_box(&f.cookie)))).unwrap());
     });
-    group.bench_function("open_and_parse_session_only", |b| {
-        b.iter(|| assert!(logi::__private::open_session(&f.logi, black_box(&headers))));
+    group.bench_function("layer_around_bare_service", |b| {
+        b.iter(|| ready(layer_only.clone().oneshot(request(black_box(&f.cookie)))).unwrap());
     });
     group.bench_function("tower_sessions_memory_store", |b| {
         b.iter(|| ready(ts.clone().oneshot(request(black_box(&ts_cookie)))).unwrap());

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use logi::provider::Jwks;
-use logi::verify::{Checks, IdTokenVerifier};
+use logi::verify::{IdTokenChecks, IdTokenVerifier};
 
 #[path = "support/ready.rs"]
 mod ready;
@@ -31,7 +31,7 @@ fn id_token_verification(c: &mut Criterion) {
         vectors["expected"]["clientId"].as_str().unwrap(),
         Jwks::from_json(vectors["jwks"].to_string().as_bytes()).unwrap(),
     );
-    let checks = Checks::new().nonce("nonce-abc123").at(now);
+    let checks = IdTokenChecks::new().nonce("nonce-abc123").at(now);
     assert!(ready(verifier.verify(&token, &checks)).is_ok());
 
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();

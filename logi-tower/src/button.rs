@@ -101,7 +101,7 @@ impl SignInButton {
         }
     }
 
-    /// The layer's login path, when [`Paths::login`](crate::Paths::login) is not the default
+    /// The layer's login path, when [`RoutePaths::login`](crate::RoutePaths::login) is not the default
     /// `/auth/login`.
     pub fn login_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
         self.login_path = path.into();

@@ -18,11 +18,14 @@ pub(crate) enum Deferred<T> {
     Own(Response<Bytes>),
 }
 
+// The name `service.rs` still uses (it is being reworked elsewhere).
+pub(crate) use self::LogiResponseFuture as ResponseFuture;
+
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 pin_project! {
     /// Response future of the logi services.
-    pub struct ResponseFuture<F: Future> {
+    pub struct LogiResponseFuture<F: Future> {
         #[pin]
         state: State<F>,
     }
@@ -42,7 +45,7 @@ pin_project! {
     }
 }
 
-impl<F: Future> ResponseFuture<F> {
+impl<F: Future> LogiResponseFuture<F> {
     pub(crate) fn inner(future: F, set_cookies: Vec<HeaderValue>) -> Self {
         Self {
             state: State::Inner {
@@ -73,7 +76,7 @@ impl<F: Future> ResponseFuture<F> {
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, B, E> Future for LogiResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -101,7 +104,7 @@ where
             StateProj::Ready { response } => {
                 let response = response
                     .take()
-                    .expect("ResponseFuture polled after completion");
+                    .expect("LogiResponseFuture polled after completion");
                 Poll::Ready(Ok(full(response)))
             }
         }

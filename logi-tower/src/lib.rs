@@ -90,12 +90,20 @@ pub mod webhooks;
 pub use body::LogiBody;
 pub use claims::StandardClaims;
 pub use config::{
-    ConfigError, DEFAULT_REFRESH_SUCCESSOR_WINDOW, DEFAULT_SCOPES, LogiLayerBuilder, Paths,
+    ConfigError, DEFAULT_REFRESH_SUCCESSOR_WINDOW, DEFAULT_SCOPES, LogiLayerBuilder, RoutePaths,
     TokenAuthMethod,
 };
 #[cfg(feature = "axum")]
 pub use extract::{LogiRejection, LogiRejectionKind};
-pub use future::ResponseFuture;
+pub use future::LogiResponseFuture;
+
+/// The old name of [`RoutePaths`].
+#[deprecated(note = "renamed to `logi::RoutePaths`")]
+pub type Paths = RoutePaths;
+/// The old name of [`LogiResponseFuture`].
+#[deprecated(note = "renamed to `logi::LogiResponseFuture`")]
+pub type ResponseFuture<F> = LogiResponseFuture<F>;
+
 pub use layer::LogiLayer;
 pub use require::{RequireLogin, RequireLoginLayer};
 pub use secret::Secret;
@@ -108,7 +116,9 @@ pub use user::{AccessToken, LogiUser};
 // Crate-internal short paths that `service.rs` and `refresh.rs` still name (both are being
 // reworked elsewhere); not public: the public paths are `logi::verify` and `logi::store`.
 pub(crate) use session::store::StoreError;
-pub(crate) use verify::{Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind};
+pub(crate) use verify::{
+    IdTokenChecks as Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind,
+};
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
@@ -118,30 +128,12 @@ pub use logi_macros::protected;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-/// Not public API: what `#[logi::protected]` expands to, and hooks for this crate's benchmarks.
-/// May change in any release.
+/// Not public API: what `#[logi::protected]` expands to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
-    use http::HeaderMap;
-
-    use crate::LogiLayer;
-    use crate::session::manager::Loaded;
-
     #[cfg(feature = "axum")]
     pub use crate::extract::Protected;
     #[cfg(feature = "tonic")]
     pub use crate::grpc::{authorize as grpc_authorize, refused as grpc_refused};
     pub use crate::guard::{Guard, Requirement, check};
-
-    /// Opens and parses the session sealed in a request's cookies, as the layer does for every
-    /// request; whether it is a valid signed-in session.
-    #[must_use]
-    pub fn open_session(layer: &LogiLayer, headers: &HeaderMap) -> bool {
-        layer.shared.web.as_ref().is_some_and(|web| {
-            matches!(
-                web.sessions.load_sealed(headers, crate::clock::unix_now()),
-                Loaded::Valid { data, .. } if data.pending.is_none()
-            )
-        })
-    }
 }

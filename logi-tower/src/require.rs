@@ -8,7 +8,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::LogiBody;
-use crate::future::ResponseFuture;
+use crate::future::LogiResponseFuture;
 use crate::reject::{layer_missing, refuse};
 use crate::state::Auth;
 
@@ -63,7 +63,7 @@ where
 {
     type Response = Response<LogiBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = LogiResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -71,12 +71,12 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let Some(auth) = request.extensions().get::<Auth>() else {
-            return ResponseFuture::ready(layer_missing("`RequireLoginLayer`"));
+            return LogiResponseFuture::ready(layer_missing("`RequireLoginLayer`"));
         };
         if auth.principal.is_some() {
-            return ResponseFuture::inner(self.inner.call(request), Vec::new());
+            return LogiResponseFuture::inner(self.inner.call(request), Vec::new());
         }
         let (_, response) = refuse(auth, request.method(), request.headers(), request.uri());
-        ResponseFuture::ready(response)
+        LogiResponseFuture::ready(response)
     }
 }

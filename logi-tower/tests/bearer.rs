@@ -462,7 +462,7 @@ async fn debug_output_never_shows_a_token() {
     use logi::AccessToken;
     use logi::provider::{HttpClient, Jwks, ProviderMetadata};
     use logi::testing::TestSession;
-    use logi::verify::{AccessTokenVerifier, Checks, IdTokenVerifier};
+    use logi::verify::{AccessTokenVerifier, IdTokenChecks, IdTokenVerifier};
 
     let api = start().await;
     let tokens = api.code_grant().await;
@@ -529,15 +529,17 @@ async fn debug_output_never_shows_a_token() {
         &format!("{verified:?} {verified:#?}"),
         "VerifiedAccessToken",
     );
-    let checks = Checks::new().nonce("nonce-1").access_token(access_token);
+    let checks = IdTokenChecks::new()
+        .nonce("nonce-1")
+        .access_token(access_token);
     let id = IdTokenVerifier::new(metadata.issuer.clone(), API, jwks)
         .verify(id_token, &checks)
         .await
         .unwrap();
     shows_none(&format!("{id:?} {id:#?}"), "IdToken");
-    shows_none(&format!("{checks:?} {checks:#?}"), "Checks");
-    let checks = Checks::new().nonce_if_present("nonce-1");
-    shows_none(&format!("{checks:?}"), "Checks");
+    shows_none(&format!("{checks:?} {checks:#?}"), "IdTokenChecks");
+    let checks = IdTokenChecks::new().nonce_if_present("nonce-1");
+    shows_none(&format!("{checks:?}"), "IdTokenChecks");
 
     // A test session that holds all three.
     let session = TestSession::new("user-0001")

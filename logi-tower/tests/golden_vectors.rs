@@ -4,7 +4,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use logi::provider::Jwks;
-use logi::verify::{Checks, IdTokenVerifier};
+use logi::verify::{IdTokenChecks, IdTokenVerifier};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -52,7 +52,7 @@ async fn every_golden_vector_gives_the_expected_result() {
 
     let mut failures = Vec::new();
     for case in &vectors.cases {
-        let mut checks = Checks::new().nonce(&vectors.expected.nonce).at(now);
+        let mut checks = IdTokenChecks::new().nonce(&vectors.expected.nonce).at(now);
         if let Some(access_token) = &case.access_token {
             checks = checks.access_token(access_token);
         }
@@ -108,7 +108,7 @@ async fn the_clock_skew_is_sixty_seconds_and_configurable() {
     let verifier =
         IdTokenVerifier::new(&vectors.expected.issuer, &vectors.expected.client_id, jwks);
     let at = |secs: u64| {
-        Checks::new()
+        IdTokenChecks::new()
             .nonce("nonce-abc123")
             .at(UNIX_EPOCH + Duration::from_secs(secs))
     };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use logi::provider::{HttpClient, Jwks, ProviderMetadata};
 use logi::testing::{Endpoint, Fault, TestClient, TestProvider};
-use logi::verify::{Checks, IdTokenVerifier, VerifyErrorKind};
+use logi::verify::{IdTokenChecks, IdTokenVerifier, VerifyErrorKind};
 use serde_json::json;
 
 const CLIENT: &str = TestClient::DEFAULT_CLIENT_ID;
@@ -45,7 +45,7 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
     let tasks: Vec<_> = (0..10_000)
         .map(|_| {
             let (verifier, forged) = (Arc::clone(&verifier), Arc::clone(&forged));
-            tokio::spawn(async move { verifier.verify(&forged, &Checks::new()).await })
+            tokio::spawn(async move { verifier.verify(&forged, &IdTokenChecks::new()).await })
         })
         .collect();
     provider.clear_fault(Endpoint::Jwks);
@@ -67,7 +67,7 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
         let forged = token_with_kid(&provider, &format!("forged-{i}"));
         let refused = tokio::time::timeout(
             Duration::from_secs(1),
-            verifier.verify(&forged, &Checks::new()),
+            verifier.verify(&forged, &IdTokenChecks::new()),
         )
         .await
         .expect("nobody waits for the floor")
@@ -80,7 +80,7 @@ async fn ten_thousand_unknown_kids_cost_one_jwks_fetch() {
     let valid = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
     assert_eq!(
         verifier
-            .verify(&valid, &Checks::new())
+            .verify(&valid, &IdTokenChecks::new())
             .await
             .unwrap()
             .subject(),
@@ -97,7 +97,10 @@ async fn a_rotated_key_is_fetched_once_the_floor_allows() {
     // Lowered here instead of waiting 30 s.
     verifier.jwks().set_min_refetch_interval(FLOOR);
     let first = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
-    verifier.verify(&first, &Checks::new()).await.unwrap();
+    verifier
+        .verify(&first, &IdTokenChecks::new())
+        .await
+        .unwrap();
     let fetched = std::time::Instant::now();
 
     let new_kid = provider.rotate_keys();
@@ -105,7 +108,7 @@ async fn a_rotated_key_is_fetched_once_the_floor_allows() {
     // Right after a fetch the floor forbids another: the new kid is unknown for now...
     assert_eq!(
         verifier
-            .verify(&rotated, &Checks::new())
+            .verify(&rotated, &IdTokenChecks::new())
             .await
             .unwrap_err()
             .code(),
@@ -122,9 +125,15 @@ async fn a_rotated_key_is_fetched_once_the_floor_allows() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(fetched.elapsed() >= FLOOR, "not before the floor");
-    verifier.verify(&rotated, &Checks::new()).await.unwrap();
+    verifier
+        .verify(&rotated, &IdTokenChecks::new())
+        .await
+        .unwrap();
     // The old key is still published and still cached.
-    verifier.verify(&first, &Checks::new()).await.unwrap();
+    verifier
+        .verify(&first, &IdTokenChecks::new())
+        .await
+        .unwrap();
     assert_eq!(provider.calls(Endpoint::Jwks), 2);
 }
 
@@ -140,13 +149,16 @@ async fn cached_keys_keep_working_while_the_jwks_endpoint_is_down() {
         .jwks()
         .set_min_refetch_interval(Duration::from_millis(100));
     let token = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
-    verifier.verify(&token, &Checks::new()).await.unwrap();
+    verifier
+        .verify(&token, &IdTokenChecks::new())
+        .await
+        .unwrap();
 
     for fault in [Fault::DropConnection, Fault::Status(503)] {
         provider.set_fault(Endpoint::Jwks, fault);
         tokio::time::sleep(Duration::from_millis(1_100)).await; // past max-age: the set is stale
         let before = provider.calls(Endpoint::Jwks);
-        let verified = verifier.verify(&token, &Checks::new()).await;
+        let verified = verifier.verify(&token, &IdTokenChecks::new()).await;
         assert!(verified.is_ok(), "{fault:?}: {verified:?}");
         // The refetch runs in the background.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -175,7 +187,10 @@ async fn a_flood_of_unknown_kids_cannot_keep_a_new_key_out() {
     let verifier = Arc::new(verifier(&provider).await);
     verifier.jwks().set_min_refetch_interval(FLOOR);
     let first = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
-    verifier.verify(&first, &Checks::new()).await.unwrap();
+    verifier
+        .verify(&first, &IdTokenChecks::new())
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     assert_eq!(provider.calls(Endpoint::Jwks), 1);
 
@@ -196,7 +211,7 @@ async fn a_flood_of_unknown_kids_cannot_keep_a_new_key_out() {
         .map(|(i, token)| {
             let verifier = Arc::clone(&verifier);
             tokio::spawn(async move {
-                let checks = Checks::new();
+                let checks = IdTokenChecks::new();
                 let verified = verifier.verify(&token, &checks);
                 if i % 2 == 0 {
                     // Given up on at once: this must not cancel a fetch others wait for.
@@ -225,7 +240,7 @@ async fn a_flood_of_unknown_kids_cannot_keep_a_new_key_out() {
                     if done.load(Ordering::SeqCst) || std::time::Instant::now() > deadline {
                         return;
                     }
-                    let checks = Checks::new();
+                    let checks = IdTokenChecks::new();
                     let _ = tokio::time::timeout(
                         Duration::from_millis(2),
                         verifier.verify(token, &checks),
@@ -237,7 +252,7 @@ async fn a_flood_of_unknown_kids_cannot_keep_a_new_key_out() {
         })
         .collect();
     let verified = loop {
-        match verifier.verify(&genuine, &Checks::new()).await {
+        match verifier.verify(&genuine, &IdTokenChecks::new()).await {
             Ok(verified) => break verified,
             Err(error) => assert_eq!(error.code(), "unknown_kid"),
         }
@@ -294,7 +309,10 @@ async fn a_hanging_jwks_endpoint_never_delays_a_cached_kid() {
         .jwks()
         .set_min_refetch_interval(Duration::from_millis(100));
     let token = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
-    verifier.verify(&token, &Checks::new()).await.unwrap();
+    verifier
+        .verify(&token, &IdTokenChecks::new())
+        .await
+        .unwrap();
 
     provider.set_fault(Endpoint::Jwks, Fault::Delay(Duration::from_secs(60)));
     tokio::time::sleep(Duration::from_millis(1_100)).await; // past max-age: the set is stale
@@ -302,7 +320,7 @@ async fn a_hanging_jwks_endpoint_never_delays_a_cached_kid() {
     for _ in 0..5 {
         let verified = tokio::time::timeout(
             Duration::from_secs(1),
-            verifier.verify(&token, &Checks::new()),
+            verifier.verify(&token, &IdTokenChecks::new()),
         )
         .await
         .expect("a cached kid never waits on the hanging endpoint");
@@ -334,7 +352,7 @@ async fn a_hanging_jwks_endpoint_never_delays_a_cached_kid() {
         );
         let verified = tokio::time::timeout(
             Duration::from_secs(1),
-            verifier.verify(&token, &Checks::new()),
+            verifier.verify(&token, &IdTokenChecks::new()),
         )
         .await
         .expect("never waits");
@@ -344,7 +362,7 @@ async fn a_hanging_jwks_endpoint_never_delays_a_cached_kid() {
     let rotated = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
     let verified = tokio::time::timeout(
         Duration::from_secs(1),
-        verifier.verify(&rotated, &Checks::new()),
+        verifier.verify(&rotated, &IdTokenChecks::new()),
     )
     .await
     .expect("cached now");
@@ -357,7 +375,10 @@ async fn with_no_keys_and_no_provider_the_error_says_keys_are_unavailable() {
     let verifier = verifier(&provider).await;
     provider.set_fault(Endpoint::Jwks, Fault::Status(503));
     let token = provider.sign_claims(&provider.id_token_claims(CLIENT, "user-0001"));
-    let error = verifier.verify(&token, &Checks::new()).await.unwrap_err();
+    let error = verifier
+        .verify(&token, &IdTokenChecks::new())
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), VerifyErrorKind::Unavailable);
     assert!(
         !error.to_string().contains(&token[..20]),
@@ -399,7 +420,7 @@ async fn tokens_from_the_provider_verify_and_forgeries_do_not() {
     for (token, code) in cases {
         assert_eq!(
             verifier
-                .verify(&token, &Checks::new())
+                .verify(&token, &IdTokenChecks::new())
                 .await
                 .unwrap_err()
                 .code(),

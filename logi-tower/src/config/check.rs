@@ -8,7 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::error::{ConfigError, invalid};
-use super::{LogiLayerBuilder, Paths};
+use super::{LogiLayerBuilder, RoutePaths};
 use crate::provider::{is_loopback, is_secure_or_loopback};
 use crate::session::cookie::SessionKeys;
 
@@ -118,7 +118,7 @@ impl LogiLayerBuilder {
             return Err(invalid("LOGI_SCOPES", "must include `openid`"));
         }
         let mut paths = self.paths.clone();
-        if self.paths.callback == Paths::default().callback {
+        if self.paths.callback == RoutePaths::default().callback {
             paths.callback = Cow::Owned(redirect_uri.path().to_owned());
         }
         for path in [
@@ -180,7 +180,7 @@ pub(crate) struct WebSettings {
     pub(crate) public_origin: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) session_keys: SessionKeys,
-    pub(crate) paths: Paths,
+    pub(crate) paths: RoutePaths,
     pub(crate) post_logout_redirect: Url,
 }
 

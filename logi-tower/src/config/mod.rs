@@ -38,7 +38,7 @@ pub enum TokenAuthMethod {
 /// The paths of the routes the layer answers itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Paths {
+pub struct RoutePaths {
     /// Starts a sign-in (`GET`, optional `return_to`). Default `/auth/login`.
     pub login: Cow<'static, str>,
     /// Where the provider sends the browser back. Default: the redirect URI's path.
@@ -56,7 +56,7 @@ pub struct Paths {
     pub backchannel_logout: Cow<'static, str>,
 }
 
-impl Default for Paths {
+impl Default for RoutePaths {
     fn default() -> Self {
         Self {
             login: Cow::Borrowed("/auth/login"),
@@ -104,7 +104,7 @@ pub struct LogiLayerBuilder {
     pub(crate) scopes: String,
     pub(crate) session_keys: Option<SessionKeys>,
     pub(crate) public_url: Option<String>,
-    pub(crate) paths: Paths,
+    pub(crate) paths: RoutePaths,
     pub(crate) token_auth: TokenAuthMethod,
     pub(crate) clock_skew: Duration,
     pub(crate) idle_timeout: Duration,
@@ -141,7 +141,7 @@ impl Default for LogiLayerBuilder {
             scopes: DEFAULT_SCOPES.to_owned(),
             session_keys: None,
             public_url: None,
-            paths: Paths::default(),
+            paths: RoutePaths::default(),
             token_auth: TokenAuthMethod::default(),
             clock_skew: crate::verify::DEFAULT_CLOCK_SKEW,
             idle_timeout: Duration::from_secs(24 * 3600),
@@ -295,7 +295,7 @@ impl LogiLayerBuilder {
     }
 
     /// The paths of the layer's own routes.
-    pub fn paths(mut self, paths: Paths) -> Self {
+    pub fn paths(mut self, paths: RoutePaths) -> Self {
         self.paths = paths;
         self
     }

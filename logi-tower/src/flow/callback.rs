@@ -18,7 +18,7 @@ use crate::session::cookie::RequestCookies;
 use crate::session::data::{Pending, SessionData};
 use crate::session::manager::{Handle, SESSION_COOKIE, SaveError};
 use crate::state::Web;
-use crate::verify::Checks;
+use crate::verify::IdTokenChecks;
 
 /// Claims about the protocol rather than the user: not kept as identity claims.
 const PROTOCOL_CLAIMS: [&str; 15] = [
@@ -123,9 +123,9 @@ async fn complete(
         return unverified(shared, "missing_id_token");
     };
     let checks = if tx.widget {
-        Checks::new().nonce_if_present(&tx.nonce)
+        IdTokenChecks::new().nonce_if_present(&tx.nonce)
     } else {
-        Checks::new().nonce(&tx.nonce)
+        IdTokenChecks::new().nonce(&tx.nonce)
     }
     .access_token(tokens.access_token.expose());
     let verified = match shared.verifier.verify(id_token.expose(), &checks).await {

@@ -33,7 +33,7 @@ pub(crate) fn is_safe(path: &str) -> bool {
 
 /// Whether `path` may be a completion form: a local path (as `return_to` must be) that is not
 /// one of the layer's own routes.
-pub(crate) fn is_completion_path(paths: &crate::Paths, path: &str) -> bool {
+pub(crate) fn is_completion_path(paths: &crate::RoutePaths, path: &str) -> bool {
     let route = path.split(['?', '#']).next().unwrap_or_default();
     is_safe(path)
         && ![
@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn completion_paths_are_local_and_not_the_layers_own() {
-        let paths = crate::Paths::default();
+        let paths = crate::RoutePaths::default();
         for ok in ["/welcome", "/signup?step=1", "/auth/welcome"] {
             assert!(is_completion_path(&paths, ok), "{ok}");
         }

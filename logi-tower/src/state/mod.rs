@@ -10,7 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::bearer::TokenCache;
-use crate::config::Paths;
+use crate::config::RoutePaths;
 use crate::first_login::hook::SignInHook;
 use crate::opaque::Opaque;
 use crate::provider::OidcClient;
@@ -58,7 +58,7 @@ pub(crate) struct Web {
     pub(crate) verifier: IdTokenVerifier,
     pub(crate) sessions: Sessions,
     pub(crate) transactions: Sealer,
-    pub(crate) paths: Paths,
+    pub(crate) paths: RoutePaths,
     /// Served at `/.well-known/logi-verification.txt` when set.
     pub(crate) domain_verification: Option<String>,
     pub(crate) scope: String,

@@ -22,10 +22,10 @@ pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// # async fn run(jwks: logi::provider::Jwks, id_token: &str) -> Result<(), logi::verify::VerifyError> {
-/// use logi::verify::{Checks, IdTokenVerifier};
+/// use logi::verify::{IdTokenChecks, IdTokenVerifier};
 ///
 /// let verifier = IdTokenVerifier::new("https://api.1pass.dev", "logi_0123", jwks);
-/// let token = verifier.verify(id_token, &Checks::new().nonce("n-0S6_WzA2Mj")).await?;
+/// let token = verifier.verify(id_token, &IdTokenChecks::new().nonce("n-0S6_WzA2Mj")).await?;
 /// println!("signed in: {}", token.subject());
 /// # Ok(()) }
 /// ```
@@ -43,7 +43,7 @@ pub struct IdTokenVerifier {
 /// `Debug` shows which checks are set, never the nonce or the access token.
 #[derive(Clone, Copy, Default)]
 #[must_use]
-pub struct Checks<'a> {
+pub struct IdTokenChecks<'a> {
     nonce: Nonce<'a>,
     access_token: Option<&'a str>,
     now: Option<i64>,
@@ -57,14 +57,14 @@ enum Nonce<'a> {
     AbsentOrEqual(&'a str),
 }
 
-impl fmt::Debug for Checks<'_> {
+impl fmt::Debug for IdTokenChecks<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nonce = match self.nonce {
             Nonce::Unchecked => "unchecked",
             Nonce::Equal(_) => "equal to the one sent",
             Nonce::AbsentOrEqual(_) => "absent or equal to the one sent",
         };
-        f.debug_struct("Checks")
+        f.debug_struct("IdTokenChecks")
             .field("nonce", &nonce)
             .field(
                 "at_hash",
@@ -75,7 +75,7 @@ impl fmt::Debug for Checks<'_> {
     }
 }
 
-impl<'a> Checks<'a> {
+impl<'a> IdTokenChecks<'a> {
     /// No nonce, no access token, the current time.
     pub fn new() -> Self {
         Self::default()
@@ -154,7 +154,11 @@ impl IdTokenVerifier {
     ///
     /// # Errors
     /// The first check that fails, in the contract's order.
-    pub async fn verify(&self, token: &str, checks: &Checks<'_>) -> Result<IdToken, VerifyError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        checks: &IdTokenChecks<'_>,
+    ) -> Result<IdToken, VerifyError> {
         let payload = self.signed_payload(token).await?;
         self.check_claims(payload, checks)
     }
@@ -169,7 +173,11 @@ impl IdTokenVerifier {
         Ok(jws.into_payload())
     }
 
-    fn check_claims(&self, payload: Vec<u8>, checks: &Checks<'_>) -> Result<IdToken, VerifyError> {
+    fn check_claims(
+        &self,
+        payload: Vec<u8>,
+        checks: &IdTokenChecks<'_>,
+    ) -> Result<IdToken, VerifyError> {
         let claims: Registered = from_json(&payload).map_err(|_| {
             VerifyError::new(Kind::Malformed, "payload is not a JSON object of claims")
         })?;

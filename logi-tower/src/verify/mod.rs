@@ -18,4 +18,8 @@ pub(crate) mod logout_token;
 
 pub use access_token::{AccessTokenVerifier, VerifiedAccessToken};
 pub use error::{VerifyError, VerifyErrorKind};
-pub use id_token::{Checks, DEFAULT_CLOCK_SKEW, IdToken, IdTokenVerifier};
+pub use id_token::{DEFAULT_CLOCK_SKEW, IdToken, IdTokenChecks, IdTokenVerifier};
+
+/// The old name of [`IdTokenChecks`].
+#[deprecated(note = "renamed to `logi::verify::IdTokenChecks`")]
+pub type Checks<'a> = IdTokenChecks<'a>;
