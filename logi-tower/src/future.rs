@@ -18,9 +18,6 @@ pub(crate) enum Deferred<T> {
     Own(Response<Bytes>),
 }
 
-// The name `service.rs` still uses (it is being reworked elsewhere).
-pub(crate) use self::LogiResponseFuture as ResponseFuture;
-
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 pin_project! {

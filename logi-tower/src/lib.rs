@@ -113,13 +113,6 @@ pub use session::store;
 pub use sessions::{LogiSessions, SessionInfo, SessionsError, SessionsErrorKind};
 pub use user::{AccessToken, LogiUser};
 
-// Crate-internal short paths that `service.rs` and `refresh.rs` still name (both are being
-// reworked elsewhere); not public: the public paths are `logi::verify` and `logi::store`.
-pub(crate) use session::store::StoreError;
-pub(crate) use verify::{
-    IdTokenChecks as Checks, VerifiedAccessToken, VerifyError, VerifyErrorKind,
-};
-
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use logi_macros::protected;

@@ -16,7 +16,7 @@
 //!   later with the old cookie (one written back by a request that started before the
 //!   refresh, say) get the successor tokens (and a fresh cookie) instead of spending the old
 //!   token again.
-//! - **Across instances.** With a [`Coordination`](crate::Coordination) (Redis), the instances
+//! - **Across instances.** With a [`Coordination`](crate::store::Coordination) (Redis), the instances
 //!   agree too: the refresh takes a lock per refresh token (it expires, so a crashed holder
 //!   cannot wedge a session), and publishes its outcome, sealed with the session keys, as the
 //!   successor record the other instances read instead of spending the token again. An
@@ -37,13 +37,13 @@ use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::Checks;
 use crate::Secret;
 use crate::provider::CallError;
 use crate::provider::OidcClient;
 use crate::session::cookie::Sealer;
 use crate::session::data::SessionData;
 use crate::session::store::DynCoordination;
+use crate::verify::IdTokenChecks as Checks;
 use crate::verify::IdTokenVerifier;
 
 /// How long a waiting request waits for a refresh in flight before treating it as transient.
@@ -308,7 +308,7 @@ impl Refresher {
 }
 
 /// The outcome of refreshing `session`, agreed with the app's other instances when there is a
-/// [`Coordination`](crate::Coordination) (see the module docs); else [`run`] alone.
+/// [`Coordination`](crate::store::Coordination) (see the module docs); else [`run`] alone.
 async fn coordinated(web: &impl Source, session: &SessionData, key: &[u8; 32]) -> Outcome {
     let Some(coordination) = web.coordination() else {
         return run(web, session).await;
@@ -322,7 +322,7 @@ async fn coordinated(web: &impl Source, session: &SessionData, key: &[u8; 32]) -
     // The lock outlives the longest refresh (the token call, then perhaps a JWKS fetch to check
     // the new ID token), so it never lapses while its holder is still at the provider.
     let lock_ttl = web.client().http.timeout() * 2 + Duration::from_secs(5);
-    let unreachable = |error: &crate::StoreError| {
+    let unreachable = |error: &crate::store::StoreError| {
         tracing::warn!(%error, "cannot coordinate a token refresh with the other instances; not refreshing now");
         Err(Failure::Transient { retry_after: None })
     };
@@ -512,7 +512,7 @@ async fn run(shared: &impl Source, session: &SessionData) -> Outcome {
                 tracing::warn!(sub = %session.sub, "a refreshed ID token names another user; the session ends");
                 return Err(Failure::Conclusive);
             }
-            Err(error) if error.kind() == crate::VerifyErrorKind::Unavailable => {
+            Err(error) if error.kind() == crate::verify::VerifyErrorKind::Unavailable => {
                 tracing::warn!(%error, "cannot check the refreshed ID token now");
                 return Err(Failure::Transient { retry_after: None });
             }

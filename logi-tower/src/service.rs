@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use crate::body::LogiBody;
 use crate::flow::{self, Route, unix_now};
-use crate::future::{Deferred, ResponseFuture};
+use crate::future::{Deferred, LogiResponseFuture};
 use crate::resolve::{self, Resolution, Resolved};
 use crate::state::Shared;
 
@@ -41,7 +41,7 @@ where
 {
     type Response = Response<LogiBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = LogiResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -62,11 +62,11 @@ where
         if let Some(route) = route.filter(|r| *r != Route::Me || !is_read) {
             let (parts, body) = request.into_parts();
             if route == Route::BackchannelLogout {
-                return ResponseFuture::own(Box::pin(async move {
+                return LogiResponseFuture::own(Box::pin(async move {
                     flow::backchannel_logout(shared.web(), parts, body).await
                 }));
             }
-            return ResponseFuture::own(Box::pin(async move {
+            return LogiResponseFuture::own(Box::pin(async move {
                 flow::handle(shared.web(), route, parts).await
             }));
         }
@@ -78,7 +78,7 @@ where
             Resolution::Ready(resolved) => end(&mut self.inner, request, resolved, route_me).now(),
             Resolution::Pending(pending) => {
                 let mut inner = self.take_ready_inner();
-                ResponseFuture::deferred(Box::pin(async move {
+                LogiResponseFuture::deferred(Box::pin(async move {
                     let resolved = pending.finish(request.headers()).await;
                     end(&mut inner, request, resolved, route_me).later().await
                 }))
@@ -116,10 +116,10 @@ where
 
 impl<F: Future> Ending<F> {
     /// The response future, when the credentials were ready.
-    fn now(self) -> ResponseFuture<F> {
+    fn now(self) -> LogiResponseFuture<F> {
         match self {
-            Self::Own(response) => ResponseFuture::ready(response),
-            Self::Inner(future, set_cookies) => ResponseFuture::inner(future, set_cookies),
+            Self::Own(response) => LogiResponseFuture::ready(response),
+            Self::Inner(future, set_cookies) => LogiResponseFuture::inner(future, set_cookies),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::bearer;
 use crate::session::signout::TokenOwner;
 use crate::state::{Auth, CredentialError, Shared};
 use crate::user::Principal;
-use crate::{VerifiedAccessToken, VerifyError, VerifyErrorKind};
+use crate::verify::{VerifiedAccessToken, VerifyError, VerifyErrorKind};
 
 /// The auth a presented bearer token gives, ready when it needs no round trip.
 pub(super) fn resolve(shared: Arc<Shared>, token: &str, now: i64) -> Resolution {
